@@ -1,0 +1,342 @@
+//! `[[com.heroku.phase.release]]` and `[com.heroku.phase.release-build]` in the app's
+//! `project.toml`, read strictly: any mistake fails the build instead of skipping a command.
+
+use crate::table::{TableReader, UnknownKeys, closest, join};
+use crate::{ConfigError, Location, Problem, ReleaseCommand};
+use std::path::Path;
+use toml::{Table, Value};
+
+/// The file name of the project descriptor in the app's root.
+pub const PROJECT_TOML: &str = "project.toml";
+
+/// The source name given to commands configured in `project.toml`.
+pub(crate) const PROJECT_TOML_SOURCE: &str = "project.toml";
+
+const PHASE_KEYS: &[&str] = &["release", "release-build"];
+const COMMAND_KEYS: &[&str] = &["command", "args", "timeout"];
+
+/// Release commands from one place (`project.toml` or one Build Plan entry), in their order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhaseConfig {
+    /// The `release` commands, in the order they are written.
+    pub release: Vec<ReleaseCommand>,
+    /// The `release-build` command, if any.
+    pub release_build: Option<ReleaseCommand>,
+}
+
+/// Reads the release configuration from `<app_dir>/project.toml`.
+///
+/// A missing file, or one without a `com.heroku.phase` table, configures nothing.
+///
+/// ```
+/// use release_commands::read_project_toml;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(
+///     dir.path().join("project.toml"),
+///     "[[com.heroku.phase.release]]\ncommand = \"rake\"\nargs = [\"db:migrate\"]\n",
+/// )
+/// .unwrap();
+/// let config = read_project_toml(dir.path()).unwrap();
+/// assert_eq!(config.release[0].command_line(), "rake db:migrate");
+/// assert_eq!(config.release[0].source, "project.toml");
+/// ```
+///
+/// # Errors
+///
+/// Returns a [`ConfigError`] when the file cannot be read, is not TOML, or anything inside
+/// `com.heroku.phase` is not exactly as documented.
+pub fn read_project_toml(app_dir: &Path) -> Result<PhaseConfig, ConfigError> {
+    let path = app_dir.join(PROJECT_TOML);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(PhaseConfig::default());
+        }
+        Err(source) => return Err(ConfigError::CannotReadProjectToml { path, source }),
+    };
+    parse_project_toml(&text, &path)
+}
+
+/// Parses the text of a `project.toml` found at `path` (used in messages only).
+pub(crate) fn parse_project_toml(text: &str, path: &Path) -> Result<PhaseConfig, ConfigError> {
+    let document: Table =
+        toml::from_str(text).map_err(|error| ConfigError::InvalidProjectToml {
+            path: path.to_path_buf(),
+            message: error.to_string().trim_end().to_string(),
+        })?;
+    let location = Location::ProjectToml(path.to_path_buf());
+    let mut reader = TableReader {
+        location: &location,
+        unknown_keys: UnknownKeys::Fail,
+    };
+
+    let Some(heroku) = document
+        .get("com")
+        .and_then(Value::as_table)
+        .and_then(|com| com.get("heroku"))
+        .and_then(Value::as_table)
+    else {
+        return Ok(PhaseConfig::default());
+    };
+    // `[[com.heroku.phases.release]]` would otherwise be ignored without a word.
+    if let Some(near_miss) = heroku
+        .keys()
+        .find(|key| key.as_str() != "phase" && closest(key, &["phase"]).is_some())
+    {
+        return Err(reader.error(
+            format!("com.heroku.{near_miss}"),
+            Problem::UnknownKey {
+                suggestion: Some("phase"),
+                allowed: &["phase"],
+            },
+        ));
+    }
+    let phase = match heroku.get("phase") {
+        None => return Ok(PhaseConfig::default()),
+        Some(Value::Table(phase)) => phase,
+        Some(other) => {
+            return Err(reader.error(
+                "com.heroku.phase",
+                Problem::WrongType {
+                    expected: "a table",
+                    found: other.type_str(),
+                    example: "[[com.heroku.phase.release]] followed by command = \"bash\"",
+                },
+            ));
+        }
+    };
+    read_phase_table(
+        &mut reader,
+        phase,
+        "com.heroku.phase",
+        (PHASE_KEYS, COMMAND_KEYS),
+        PROJECT_TOML_SOURCE,
+    )
+}
+
+/// Reads the `release` and `release-build` keys of a table that holds them, allowing
+/// `table_keys` in it and `command_keys` in each command.
+pub(crate) fn read_phase_table(
+    reader: &mut TableReader<'_>,
+    phase: &Table,
+    path: &str,
+    (table_keys, command_keys): (&'static [&'static str], &'static [&'static str]),
+    default_source: &str,
+) -> Result<PhaseConfig, ConfigError> {
+    reader.check_keys(phase, path, table_keys)?;
+    let release = match phase.get("release") {
+        None => Vec::new(),
+        Some(value) => {
+            reader.commands(value, &join(path, "release"), command_keys, default_source)?
+        }
+    };
+    let release_build_path = join(path, "release-build");
+    let release_build = match phase.get("release-build") {
+        None => None,
+        Some(Value::Array(_)) => {
+            return Err(reader.error(release_build_path, Problem::ReleaseBuildIsArray));
+        }
+        Some(value) => {
+            Some(reader.command(value, &release_build_path, command_keys, default_source)?)
+        }
+    };
+    Ok(PhaseConfig {
+        release,
+        release_build,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timeout;
+    use indoc::indoc;
+    use std::path::PathBuf;
+
+    fn parse(text: &str) -> Result<PhaseConfig, ConfigError> {
+        parse_project_toml(text, &PathBuf::from("/workspace/project.toml"))
+    }
+
+    fn message(text: &str) -> String {
+        match parse(text) {
+            Ok(config) => panic!("expected an error, got {config:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_commands_in_order_with_args_and_timeouts() {
+        let config = parse(indoc! {r#"
+            [_]
+            schema-version = "0.2"
+
+            [[io.buildpacks.group]]
+            uri = "heroku/release-phase"
+
+            [[com.heroku.phase.release]]
+            command = "bash"
+            args = ["-c", "rake db:migrate"]
+            timeout = "15m"
+
+            [[com.heroku.phase.release]]
+            command = "./bin/purge-cache"
+            timeout = 30
+
+            [com.heroku.phase.release-build]
+            command = "npm"
+            args = ["run", "build"]
+
+            [com.heroku.other]
+            anything = "goes"
+        "#})
+        .unwrap();
+        assert_eq!(config.release.len(), 2);
+        assert_eq!(
+            config.release[0].command_line(),
+            "bash -c 'rake db:migrate'"
+        );
+        assert_eq!(config.release[0].timeout, Timeout::from_secs(900).ok());
+        assert_eq!(config.release[1].command_line(), "./bin/purge-cache");
+        assert_eq!(config.release[1].timeout, Timeout::from_secs(30).ok());
+        let release_build = config.release_build.unwrap();
+        assert_eq!(release_build.command_line(), "npm run build");
+        assert_eq!(release_build.source, "project.toml");
+    }
+
+    #[test]
+    fn without_phase_table_configures_nothing() {
+        assert_eq!(parse("").unwrap(), PhaseConfig::default());
+        assert_eq!(
+            parse("[com.heroku.other]\nx = 1\n").unwrap(),
+            PhaseConfig::default()
+        );
+        assert_eq!(parse("com = 1\n").unwrap(), PhaseConfig::default());
+    }
+
+    #[test]
+    fn missing_file_configures_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            read_project_toml(dir.path()).unwrap(),
+            PhaseConfig::default()
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("project.toml")).unwrap();
+        let error = read_project_toml(dir.path()).unwrap_err().to_string();
+        assert!(error.starts_with("Couldn't read "), "{error}");
+        assert!(error.contains("project.toml"), "{error}");
+    }
+
+    #[test]
+    fn malformed_toml_names_the_file_and_line() {
+        let error = message("[[com.heroku.phase.release]]\ncommand = \"bash\nargs = []\n");
+        assert!(
+            error.starts_with("Couldn't parse /workspace/project.toml as TOML."),
+            "{error}"
+        );
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn every_bad_value_has_its_own_message() {
+        let cases = [
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = \"x\"\n",
+                "`com.heroku.phase.release[1].args` must be an array of strings, but it is a string. Write it like this: args = [\"-c\", \"rake db:migrate\"]",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", 1]\n",
+                "`com.heroku.phase.release[1].args[2]` must be a string, but it is an integer.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"true\"\n[[com.heroku.phase.release]]\nargs = [\"x\"]\n",
+                "`com.heroku.phase.release[2].command` is missing. It is required; write it like this: command = \"bash\"",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"  \"\n",
+                "`com.heroku.phase.release[1].command` is empty.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = 7\n",
+                "`com.heroku.phase.release[1].command` must be a string, but it is an integer.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake db:migrate\"\n",
+                "`com.heroku.phase.release[1].command` is \"rake db:migrate\", which contains spaces. Release commands run without a shell, so `command` names only the program and `args` holds the rest: command = \"rake\" and args = [\"db:migrate\"].",
+            ),
+            (
+                "[[com.heroku.phase.release-build]]\ncommand = \"npm\"\n",
+                "`com.heroku.phase.release-build` is an array of tables ([[...]]), but there can be only one release-build command.",
+            ),
+            (
+                "[com.heroku.phase.release]\ncommand = \"rake\"\n",
+                "`com.heroku.phase.release` is a single table ([...]), but it must be an array of tables.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = \"rake\"\n",
+                "`com.heroku.phase.release` must be an array of tables, but it is a string.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = [\"rake\"]\n",
+                "`com.heroku.phase.release[1]` must be a table, but it is a string.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease-build = true\n",
+                "`com.heroku.phase.release-build` must be a table, but it is a boolean.",
+            ),
+            (
+                "[com.heroku]\nphase = \"release\"\n",
+                "`com.heroku.phase` must be a table, but it is a string.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = \"15 minutes\"\n",
+                "`com.heroku.phase.release[1].timeout` is not a valid timeout: `15 minutes` is not a number followed by `s`, `m` or `h`.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = 0\n",
+                "`com.heroku.phase.release[1].timeout` is not a valid timeout: it is zero",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = -5\n",
+                "`com.heroku.phase.release[1].timeout` is not a valid timeout: it is negative.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = 1.5\n",
+                "`com.heroku.phase.release[1].timeout` must be a string or an integer, but it is a float.",
+            ),
+            (
+                "[[com.heroku.phase.relase]]\ncommand = \"rake\"\n",
+                "`com.heroku.phase.relase` is not a key the release phase knows. Did you mean `release`? The keys allowed here are: `release`, `release-build`.",
+            ),
+            (
+                "[com.heroku.phase.release_build]\ncommand = \"rake\"\n",
+                "`com.heroku.phase.release_build` is not a key the release phase knows. Did you mean `release-build`?",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\narg = [\"db:migrate\"]\n",
+                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsource = \"me\"\n",
+                "`com.heroku.phase.release[1].source` is not a key the release phase knows. The keys allowed here are",
+            ),
+            (
+                "[[com.heroku.phases.release]]\ncommand = \"rake\"\n",
+                "`com.heroku.phases` is not a key the release phase knows. Did you mean `phase`?",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = message(text);
+            let expected = format!("Couldn't use /workspace/project.toml: {expected}");
+            assert!(
+                error.starts_with(&expected),
+                "\n{text}\ngave: {error}\nwanted: {expected}"
+            );
+        }
+    }
+}

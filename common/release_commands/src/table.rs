@@ -1,0 +1,260 @@
+//! Reading command tables out of TOML with a precise error for every wrong value.
+
+use crate::{ConfigError, ConfigWarning, Location, Problem, ReleaseCommand, Timeout};
+use toml::{Table, Value};
+
+const COMMAND_EXAMPLE: &str = "command = \"bash\"";
+const ARGS_EXAMPLE: &str = "args = [\"-c\", \"rake db:migrate\"]";
+
+/// What to do with a key that is not known.
+pub(crate) enum UnknownKeys<'a> {
+    /// Fail: the app's own configuration must be exact.
+    Fail,
+    /// Collect a warning: another buildpack's entry may come from a newer version.
+    Warn(&'a mut Vec<ConfigWarning>),
+}
+
+/// Reads one TOML table from one place.
+pub(crate) struct TableReader<'a> {
+    pub(crate) location: &'a Location,
+    pub(crate) unknown_keys: UnknownKeys<'a>,
+}
+
+impl TableReader<'_> {
+    pub(crate) fn error(&self, key: impl Into<String>, problem: Problem) -> ConfigError {
+        ConfigError::InvalidKey {
+            location: self.location.clone(),
+            key: key.into(),
+            problem,
+        }
+    }
+
+    /// Reports every key of `table` that is not in `allowed`.
+    pub(crate) fn check_keys(
+        &mut self,
+        table: &Table,
+        path: &str,
+        allowed: &'static [&'static str],
+    ) -> Result<(), ConfigError> {
+        for key in table.keys().filter(|key| !allowed.contains(&key.as_str())) {
+            let suggestion = closest(key, allowed);
+            let key_path = join(path, key);
+            match &mut self.unknown_keys {
+                UnknownKeys::Fail => {
+                    return Err(self.error(
+                        key_path,
+                        Problem::UnknownKey {
+                            suggestion,
+                            allowed,
+                        },
+                    ));
+                }
+                UnknownKeys::Warn(warnings) => warnings.push(ConfigWarning {
+                    location: self.location.clone(),
+                    key: key_path,
+                    suggestion,
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `[[<path>]]`: an array of command tables.
+    pub(crate) fn commands(
+        &mut self,
+        value: &Value,
+        path: &str,
+        allowed: &'static [&'static str],
+        default_source: &str,
+    ) -> Result<Vec<ReleaseCommand>, ConfigError> {
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Table(_) => return Err(self.error(path, Problem::ReleaseIsTable)),
+            other => {
+                return Err(self.error(
+                    path,
+                    Problem::WrongType {
+                        expected: "an array of tables",
+                        found: other.type_str(),
+                        example: "[[com.heroku.phase.release]] followed by command = \"bash\"",
+                    },
+                ));
+            }
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let item_path = format!("{path}[{}]", index + 1);
+                self.command(item, &item_path, allowed, default_source)
+            })
+            .collect()
+    }
+
+    /// Reads one command table.
+    pub(crate) fn command(
+        &mut self,
+        value: &Value,
+        path: &str,
+        allowed: &'static [&'static str],
+        default_source: &str,
+    ) -> Result<ReleaseCommand, ConfigError> {
+        let Value::Table(table) = value else {
+            return Err(self.error(
+                path,
+                Problem::WrongType {
+                    expected: "a table",
+                    found: value.type_str(),
+                    example: COMMAND_EXAMPLE,
+                },
+            ));
+        };
+        self.check_keys(table, path, allowed)?;
+
+        let command = match table.get("command") {
+            None => {
+                return Err(self.error(
+                    join(path, "command"),
+                    Problem::Missing {
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+            Some(Value::String(command)) if command.trim().is_empty() => {
+                return Err(self.error(
+                    join(path, "command"),
+                    Problem::Empty {
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+            Some(Value::String(command)) => command.clone(),
+            Some(other) => {
+                return Err(self.error(
+                    join(path, "command"),
+                    Problem::WrongType {
+                        expected: "a string",
+                        found: other.type_str(),
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+        };
+        if command.trim() != command || command.contains(char::is_whitespace) {
+            return Err(self.error(
+                join(path, "command"),
+                Problem::CommandLineInCommand { value: command },
+            ));
+        }
+
+        let args = match table.get("args") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| match item {
+                    Value::String(arg) => Ok(arg.clone()),
+                    other => Err(self.error(
+                        format!("{}[{}]", join(path, "args"), index + 1),
+                        Problem::WrongType {
+                            expected: "a string",
+                            found: other.type_str(),
+                            example: ARGS_EXAMPLE,
+                        },
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(self.error(
+                    join(path, "args"),
+                    Problem::WrongType {
+                        expected: "an array of strings",
+                        found: other.type_str(),
+                        example: ARGS_EXAMPLE,
+                    },
+                ));
+            }
+        };
+
+        let timeout =
+            match table.get("timeout") {
+                None => None,
+                Some(Value::Integer(secs)) => Some(
+                    u64::try_from(*secs)
+                        .map_err(|_| crate::TimeoutError::Negative)
+                        .and_then(Timeout::from_secs)
+                        .map_err(|error| {
+                            self.error(join(path, "timeout"), Problem::BadTimeout(error))
+                        })?,
+                ),
+                Some(Value::String(text)) => Some(text.parse().map_err(|error| {
+                    self.error(join(path, "timeout"), Problem::BadTimeout(error))
+                })?),
+                Some(other) => {
+                    return Err(self.error(
+                        join(path, "timeout"),
+                        Problem::WrongType {
+                            expected: "a string or an integer",
+                            found: other.type_str(),
+                            example: "timeout = \"15m\"",
+                        },
+                    ));
+                }
+            };
+
+        let source = match table.get("source") {
+            Some(Value::String(source)) if !source.trim().is_empty() => source.clone(),
+            Some(Value::String(_)) | None => default_source.to_string(),
+            Some(other) => {
+                return Err(self.error(
+                    join(path, "source"),
+                    Problem::WrongType {
+                        expected: "a string",
+                        found: other.type_str(),
+                        example: "source = \"My Buildpack\"",
+                    },
+                ));
+            }
+        };
+
+        Ok(ReleaseCommand {
+            command,
+            args,
+            timeout,
+            source,
+        })
+    }
+}
+
+/// `path.key`, or `key` at the top.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The allowed key most like `key`, when it is close enough to be a typo.
+pub(crate) fn closest(key: &str, allowed: &[&'static str]) -> Option<&'static str> {
+    allowed
+        .iter()
+        .map(|candidate| (strsim::levenshtein(key, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggests_near_keys_only() {
+        let allowed = &["release", "release-build"];
+        assert_eq!(closest("relase", allowed), Some("release"));
+        assert_eq!(closest("release_build", allowed), Some("release-build"));
+        assert_eq!(closest("releasebuild", allowed), Some("release-build"));
+        assert_eq!(closest("web", allowed), None);
+    }
+}
