@@ -1,1 +1,20 @@
-//! placeholder
+//! Runs a release plan: the `release-build` command, then every `release` command in order,
+//! stopping at the first failure.
+//!
+//! Each command runs directly (no shell), in its own process group, with the runner's
+//! environment, stdio and working directory. The runner forwards SIGTERM and SIGINT to that
+//! group, stops a command that outlives its timeout (SIGTERM, then SIGKILL after a grace period),
+//! and turns the first failure into the process exit status documented in [`Failure`].
+//! Artifact steps (preflight, upload, publish) plug in through [`ReleaseHooks`].
+
+mod duration;
+mod events;
+mod hooks;
+mod outcome;
+mod process;
+mod runner;
+
+pub use duration::format_duration;
+pub use hooks::{HookError, NoArtifacts, ReleaseHooks};
+pub use outcome::{CommandResult, Failure};
+pub use runner::{RunOptions, run_plan};

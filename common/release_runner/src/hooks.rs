@@ -1,0 +1,52 @@
+//! The seams where static artifacts join the release: preflight, upload and publish.
+
+use std::io::Write;
+
+/// A failure of an artifact step, already worded for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HookError(pub String);
+
+/// Steps around the commands of a release. Each may log to `log` and fails the release by
+/// returning an error.
+pub trait ReleaseHooks {
+    /// Runs first, only when a `release-build` command is configured: checks that the artifact
+    /// store is configured and reachable, before anything runs.
+    ///
+    /// # Errors
+    ///
+    /// A [`HookError`] stops the release before any command runs.
+    fn preflight(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
+
+    /// Runs right after the `release-build` command succeeded: stores its artifacts.
+    ///
+    /// # Errors
+    ///
+    /// A [`HookError`] stops the release before the `release` commands run.
+    fn upload(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
+
+    /// Runs after every command succeeded: marks this release's artifacts as the latest.
+    ///
+    /// # Errors
+    ///
+    /// A [`HookError`] fails the release.
+    fn publish(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
+}
+
+/// Hooks for a release without static artifacts: every step does nothing.
+#[derive(Debug, Default)]
+pub struct NoArtifacts;
+
+impl ReleaseHooks for NoArtifacts {
+    fn preflight(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
+        Ok(())
+    }
+
+    fn upload(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
+        Ok(())
+    }
+
+    fn publish(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
+        Ok(())
+    }
+}

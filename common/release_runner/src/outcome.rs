@@ -1,0 +1,148 @@
+//! How a command ended, and the exit status of the release process that follows from it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How one command ended.
+#[derive(Debug)]
+pub enum CommandResult {
+    /// Exited with status 0.
+    Succeeded,
+    /// Exited with a non-zero status.
+    Failed(i32),
+    /// Was killed by this signal.
+    Killed(i32),
+    /// Ran past its timeout and was stopped.
+    TimedOut {
+        /// The timeout.
+        after: Duration,
+        /// Whether SIGKILL was needed because SIGTERM did not stop it.
+        killed: bool,
+    },
+    /// The program does not exist.
+    NotFound(std::io::Error),
+    /// The program exists but could not be started (not executable, bad format, ...).
+    CannotStart(std::io::Error),
+    /// The runner lost track of the command.
+    CannotWait(std::io::Error),
+}
+
+impl CommandResult {
+    /// Whether the command succeeded.
+    #[must_use]
+    pub fn succeeded(&self) -> bool {
+        matches!(self, CommandResult::Succeeded)
+    }
+}
+
+impl fmt::Display for CommandResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandResult::Succeeded => f.write_str("succeeded"),
+            CommandResult::Failed(code) => write!(f, "exited with code {code}"),
+            CommandResult::Killed(signal) => {
+                write!(f, "was killed by signal {signal} ({})", signal_name(*signal))
+            }
+            CommandResult::TimedOut {
+                after,
+                killed: false,
+            } => write!(
+                f,
+                "timed out after {} and was stopped with SIGTERM",
+                crate::format_duration(*after)
+            ),
+            CommandResult::TimedOut { after, killed: true } => write!(
+                f,
+                "timed out after {} and was killed with SIGKILL because SIGTERM did not stop it",
+                crate::format_duration(*after)
+            ),
+            CommandResult::NotFound(error) => write!(
+                f,
+                "could not be started: the program was not found ({error}). Check that it is \
+                 installed in the image and on PATH, or give its path"
+            ),
+            CommandResult::CannotStart(error) => write!(
+                f,
+                "could not be started ({error}). Check that the program is executable"
+            ),
+            CommandResult::CannotWait(error) => {
+                write!(f, "could not be waited for ({error})")
+            }
+        }
+    }
+}
+
+/// Why a release failed, which decides the exit status of the release process.
+#[derive(Debug)]
+pub enum Failure {
+    /// A command failed.
+    Command {
+        /// How it ended.
+        result: CommandResult,
+        /// The signal the runner received and forwarded, if any.
+        interrupted_by: Option<i32>,
+    },
+    /// The runner was interrupted between commands.
+    Interrupted(i32),
+    /// An artifact step failed.
+    Hook(crate::HookError),
+    /// The runner itself could not work (e.g. signal handlers could not be installed).
+    Runner(std::io::Error),
+}
+
+impl Failure {
+    /// The exit status: the command's own code; 128+N when it was killed by signal N (or the
+    /// runner was interrupted by N); 124 on timeout; 127 when it could not be found or started;
+    /// 1 when an artifact step or the runner itself failed.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Command { result, interrupted_by } => match result {
+                CommandResult::Succeeded => interrupted_by.map_or(1, |signal| 128 + signal),
+                CommandResult::Failed(code) => *code,
+                CommandResult::Killed(signal) => 128 + signal,
+                CommandResult::TimedOut { .. } => 124,
+                CommandResult::NotFound(_) | CommandResult::CannotStart(_) => 127,
+                CommandResult::CannotWait(_) => 1,
+            },
+            Failure::Interrupted(signal) => 128 + signal,
+            Failure::Hook(_) | Failure::Runner(_) => 1,
+        }
+    }
+}
+
+/// The conventional name of a signal, such as `SIGTERM`.
+pub(crate) fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let command = |result| Failure::Command {
+            result,
+            interrupted_by: None,
+        };
+        let not_found = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(command(CommandResult::Failed(3)).exit_code(), 3);
+        assert_eq!(command(CommandResult::Killed(9)).exit_code(), 137);
+        let timed_out = CommandResult::TimedOut {
+            after: Duration::from_secs(1),
+            killed: false,
+        };
+        assert_eq!(command(timed_out).exit_code(), 124);
+        assert_eq!(command(CommandResult::NotFound(not_found)).exit_code(), 127);
+        assert_eq!(command(CommandResult::CannotStart(denied)).exit_code(), 127);
+        assert_eq!(Failure::Interrupted(15).exit_code(), 143);
+        let graceful = Failure::Command {
+            result: CommandResult::Succeeded,
+            interrupted_by: Some(2),
+        };
+        assert_eq!(graceful.exit_code(), 130);
+    }
+}
