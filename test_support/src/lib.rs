@@ -1,1 +1,112 @@
-//! placeholder
+//! A local CNB platform for tests: it drives packaged buildpacks the way the CNB lifecycle
+//! (Buildpack API 0.10) does, without Docker or `pack`.
+//!
+//! - [`package`] lays a buildpack out as `cargo libcnb package` does;
+//! - [`Platform::build`] runs every buildpack's `bin/detect`, resolves the Build Plan, then runs
+//!   every `bin/build` as a separate process with the CNB arguments and environment;
+//! - [`Built::launch`] starts a process type as the launcher does: layer `env/` folders, launch
+//!   layers' `bin/` on `PATH`, exec.d programs with file descriptor 3, then the process.
+//!
+//! What it leaves out: build-time env from earlier buildpacks' build layers, `[[or]]`
+//! alternatives in build plans, SBOMs, caching between builds and image export.
+
+mod build;
+mod detect;
+mod error;
+mod helper_buildpack;
+mod launch;
+mod layer_env;
+pub mod package;
+pub mod release_phase;
+
+pub use build::{BuildOutput, Built};
+pub use detect::DetectOutput;
+pub use error::PlatformError;
+pub use helper_buildpack::{HELPER_BUILDPACK_ID, write_helper_buildpack};
+pub use launch::{ExecDRun, Launched, Process};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A group of packaged buildpacks, run in order against apps.
+#[derive(Clone, Debug)]
+pub struct Platform {
+    buildpacks: Vec<PathBuf>,
+    base_env: BTreeMap<String, String>,
+}
+
+impl Platform {
+    /// A platform whose group is `buildpacks` (packaged buildpack folders), in order.
+    #[must_use]
+    pub fn new(buildpacks: Vec<PathBuf>) -> Self {
+        let base_env = ["PATH", "HOME", "TMPDIR", "LANG"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+            .collect();
+        Platform {
+            buildpacks,
+            base_env,
+        }
+    }
+
+    /// The environment every phase starts from (a few variables of this process).
+    #[must_use]
+    pub fn base_env(&self) -> &BTreeMap<String, String> {
+        &self.base_env
+    }
+
+    /// Runs detect, then build, on `app_dir` (which build may change, as in a real build).
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`PlatformError`] when a buildpack cannot be run, detect fails or the Build
+    /// Plan cannot be resolved. A failing `bin/build` is not an error: see
+    /// [`BuildOutput::success`].
+    pub fn build(&self, app_dir: &Path) -> Result<Built, PlatformError> {
+        let detected = detect::detect(self, app_dir)?;
+        build::build(self, app_dir, detected)
+    }
+
+    /// The environment variables the lifecycle sets for the target (`CNB_TARGET_*`).
+    fn target_env() -> [(&'static str, &'static str); 4] {
+        let arch = match std::env::consts::ARCH {
+            "aarch64" => "arm64",
+            _ => "amd64",
+        };
+        [
+            ("CNB_TARGET_OS", "linux"),
+            ("CNB_TARGET_ARCH", arch),
+            ("CNB_TARGET_DISTRO_NAME", "ubuntu"),
+            ("CNB_TARGET_DISTRO_VERSION", "24.04"),
+        ]
+    }
+}
+
+/// The buildpack id of a packaged buildpack, read from its `buildpack.toml`.
+fn buildpack_id(buildpack_dir: &Path) -> Result<String, PlatformError> {
+    #[derive(serde::Deserialize)]
+    struct Descriptor {
+        buildpack: Info,
+    }
+    #[derive(serde::Deserialize)]
+    struct Info {
+        id: String,
+    }
+    let path = buildpack_dir.join("buildpack.toml");
+    let descriptor: Descriptor = read_toml(&path)?;
+    Ok(descriptor.buildpack.id)
+}
+
+/// Reads and parses a TOML file.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, PlatformError> {
+    let text = std::fs::read_to_string(path).map_err(|error| PlatformError::io(path, error))?;
+    toml::from_str(&text).map_err(|error| PlatformError::BadToml {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
+}
+
+/// The folder name of a buildpack's layers: its id with `/` replaced by `_`.
+fn escaped_id(id: &str) -> String {
+    id.replace('/', "_")
+}

@@ -84,6 +84,32 @@ impl ReleasePlan {
         plan
     }
 
+    /// The commands in the order they run, each with its kind: `release-build` first, then every
+    /// `release` command.
+    ///
+    /// ```
+    /// use release_commands::{ReleaseCommand, ReleasePlan};
+    ///
+    /// let command = |name: &str| ReleaseCommand {
+    ///     command: name.into(),
+    ///     args: vec![],
+    ///     timeout: None,
+    ///     source: "project.toml".into(),
+    /// };
+    /// let plan = ReleasePlan {
+    ///     release: vec![command("migrate")],
+    ///     release_build: Some(command("build")),
+    /// };
+    /// let steps: Vec<_> = plan.steps().map(|(kind, c)| (kind, c.command.as_str())).collect();
+    /// assert_eq!(steps, [("release-build", "build"), ("release", "migrate")]);
+    /// ```
+    pub fn steps(&self) -> impl Iterator<Item = (&'static str, &ReleaseCommand)> {
+        self.release_build
+            .iter()
+            .map(|command| ("release-build", command))
+            .chain(self.release.iter().map(|command| ("release", command)))
+    }
+
     /// Whether the plan runs nothing at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {

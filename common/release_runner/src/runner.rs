@@ -71,23 +71,10 @@ fn run_steps(
     options: &RunOptions,
     log: &mut dyn Write,
 ) -> Result<usize, StepFailure> {
-    let steps: Vec<(&str, &ReleaseCommand)> = plan
-        .release_build
-        .iter()
-        .map(|command| ("release-build", command))
-        .chain(plan.release.iter().map(|command| ("release", command)))
-        .collect();
+    let steps: Vec<(&str, &ReleaseCommand)> = plan.steps().collect();
     let total = steps.len();
     let events = Events::start().map_err(|error| (Failure::Runner(error), None))?;
-    say(
-        log,
-        &format!(
-            "Running the release phase: {} command{} ({}).",
-            total,
-            if total == 1 { "" } else { "s" },
-            describe_plan(plan)
-        ),
-    );
+    say(log, &format!("Running the release phase: {}.", describe_plan(plan)));
 
     if plan.release_build.is_some() {
         hooks.preflight(log).map_err(|error| {
@@ -179,6 +166,7 @@ fn pending_signal(events: &Events) -> Option<i32> {
 
 fn describe_plan(plan: &ReleasePlan) -> String {
     let release = match plan.release.len() {
+        0 => "no release commands".to_string(),
         1 => "1 release command".to_string(),
         count => format!("{count} release commands"),
     };

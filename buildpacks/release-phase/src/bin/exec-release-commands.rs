@@ -1,0 +1,60 @@
+//! `exec-release-commands`: the program behind the `release` process type.
+
+use clap::Parser;
+use release_commands::ReleasePlan;
+use release_runner::{NoArtifacts, RunOptions, run_plan};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs the release phase: the release-build command, then each release command in order,
+/// stopping at the first failure.
+///
+/// Exit status: 0 when every command succeeded; otherwise the failing command's own code,
+/// 128+N when it was killed by signal N, 124 when it timed out, 127 when it could not be found
+/// or started, 1 when the plan cannot be read or a static-artifacts step failed, and 2 for bad
+/// arguments.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// The release plan written by the buildpack at build time.
+    plan_file: PathBuf,
+
+    /// Print the plan (each step with its source and timeout) and exit without running it.
+    #[arg(long)]
+    plan: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let stderr = &mut std::io::stderr().lock();
+    let plan = match ReleasePlan::read_from(&args.plan_file) {
+        Ok(plan) => plan,
+        Err(error) => {
+            let _ = writeln!(stderr, "[release-phase] Release phase failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.plan {
+        return print_plan(&plan);
+    }
+    match run_plan(&plan, &mut NoArtifacts, &RunOptions::default(), stderr) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => ExitCode::from(u8::try_from(failure.exit_code()).unwrap_or(1)),
+    }
+}
+
+fn print_plan(plan: &ReleasePlan) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let mut lines = plan.steps().enumerate().map(|(index, (kind, command))| {
+        let timeout = command
+            .timeout
+            .map_or_else(|| "no timeout".to_string(), |timeout| format!("timeout {timeout}"));
+        format!("{}. {kind} from {} ({timeout}): {command}", index + 1, command.source)
+    });
+    let written = lines.try_for_each(|line| writeln!(stdout, "{line}"));
+    if written.is_ok() && plan.is_empty() {
+        let _ = writeln!(stdout, "The plan is empty: nothing would run.");
+    }
+    ExitCode::SUCCESS
+}
