@@ -37,8 +37,9 @@ impl Buildpack for ReleasePhaseBuildpack {
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
-        let plan = config::read_release_plan(&context.app_dir, &context.buildpack_plan)?;
+        let (plan, warnings) = config::read_release_plan(&context.app_dir, &context.buildpack_plan)?;
         if plan.is_empty() {
+            config::print_warnings(&warnings);
             print::plain(format!(
                 "- Release Phase: no release commands configured in {} or the Build Plan, nothing to do",
                 style::value("project.toml")
@@ -46,6 +47,7 @@ impl Buildpack for ReleasePhaseBuildpack {
             return BuildResultBuilder::new().build();
         }
         let started = print::buildpack("Heroku Release Phase");
+        config::print_warnings(&warnings);
         config::print_plan(&plan);
         let launch = launch_layer::write(&context, &plan)?;
         print::all_done(&Some(started));

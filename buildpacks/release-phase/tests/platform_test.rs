@@ -1,6 +1,7 @@
 //! The packaged buildpack driven as the CNB lifecycle drives it: `bin/detect` and `bin/build`
 //! as separate processes, then the image's processes launched with layer env and exec.d.
 
+use indoc::indoc;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use test_support::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
@@ -52,7 +53,6 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     let (_app, built) = build_fixture("no_config");
     assert!(built.success());
     let build = our_build(&built);
-    eprintln!("STDOUT:\n{}\nSTDERR:\n{}", build.stdout, build.stderr);
     assert_eq!(build.stdout, "");
     assert_eq!(
         bullet_stream::strip_ansi(&build.stderr),
@@ -66,14 +66,342 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     assert!(!built.processes().unwrap().contains_key("release"));
 }
 
+
+fn strip(text: &str) -> String {
+    bullet_stream::strip_ansi(text)
+}
+
+fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
+    status.code()
+}
+
+#[test]
+fn detect_passes_and_later_buildpacks_can_require_release_phase() {
+    let (_app, built) = build_fixture("commands_from_buildpack");
+    assert!(built.detect.iter().all(|detect| detect.status.success()));
+    assert!(built.success(), "{:?}", built.builds);
+}
+
 #[test]
 fn release_commands_run_in_order_through_the_release_process() {
     let (app, built) = build_fixture("release_only");
     assert!(built.success(), "{:?}", built.builds);
-    let build = our_build(&built);
-    eprintln!("STDERR:\n{}", build.stderr);
-    let release = built.launch("release", &[]).unwrap();
-    eprintln!("RELEASE STDOUT:\n{}\nRELEASE STDERR:\n{}", release.stdout, release.stderr);
-    assert!(release.status.success());
+    assert_eq!(
+        strip(&our_build(&built).stderr),
+        indoc! {r"
+
+            ## Heroku Release Phase
+
+            - Release plan, in the order it runs
+              - 1. release: `bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt'` (from project.toml, timeout 15m)
+              - 2. release: `bash -c 'echo purge >> release-trace.txt'` (from project.toml)
+            - Added the `release` process type, which runs the plan before each release
+            - Done (finished in < 0.1s)
+        "}
+    );
+
+    let layer = layer_dir(&built);
+    for program in ["exec-release-commands", "upload-release-artifacts", "download-release-artifacts"] {
+        assert!(layer.join("bin").join(program).is_file(), "{program} is on the layer's bin/");
+    }
+    assert!(!layer.join("exec.d").exists(), "no artifact loader without release-build");
+    let layer_toml = std::fs::read_to_string(layer.with_extension("toml")).unwrap();
+    assert!(layer_toml.contains("launch = true") && layer_toml.contains("cache = false"), "{layer_toml}");
+
+    let release = &built.processes().unwrap()["release"];
+    assert!(!release.default, "release is not the default process");
+
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "migrate\npurge\n");
+    assert_eq!(run.stdout, "migrating database\n");
+    let lines: Vec<_> = run.stderr.lines().collect();
+    assert_eq!(lines[0], "[release-phase] Running the release phase: 2 release commands.");
+    assert_eq!(
+        lines[1],
+        r"[release-phase] [1/2] release from project.toml: bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt' (timeout 15m)"
+    );
+    assert!(lines[2].starts_with("[release-phase] [1/2] release succeeded in 0.0"), "{}", run.stderr);
+    assert!(
+        lines[5].starts_with("[release-phase] Release phase completed: 2 commands succeeded in "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(lines.len(), 6, "{}", run.stderr);
+}
+
+#[test]
+fn release_build_only_installs_the_web_loader_and_runs_release_build() {
+    let (app, built) = build_fixture("release_build_only");
+    assert!(built.success(), "{:?}", built.builds);
+    let output = strip(&our_build(&built).stderr);
+    assert!(
+        output.contains("  - 1. release-build: `bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt'` (from project.toml)\n- Static artifacts of `release-build` will be loaded when a `web` process starts\n"),
+        "{output}"
+    );
+    let loader = layer_dir(&built).join("exec.d/web/download-release-artifacts");
+    assert!(loader.is_file(), "the loader runs for web processes only");
+    assert!(!layer_dir(&built).join("exec.d/download-release-artifacts").exists());
+
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "build\n");
+    assert!(run.stderr.contains("[1/1] release-build from project.toml: bash -c"), "{}", run.stderr);
+}
+
+#[test]
+fn release_build_runs_before_release_commands() {
+    let (app, built) = build_fixture("release_and_release_build");
+    assert!(built.success(), "{:?}", built.builds);
+    let output = strip(&our_build(&built).stderr);
+    assert!(
+        output.contains("  - 1. release-build: `bash -c 'echo build >> release-trace.txt'` (from project.toml, timeout 10m)\n  - 2. release: `bash -c 'echo migrate >> release-trace.txt'` (from project.toml)\n"),
+        "{output}"
+    );
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "build\nmigrate\n");
+    assert!(run.stderr.starts_with("[release-phase] Running the release phase: release-build, then 1 release command.\n"), "{}", run.stderr);
+}
+
+#[test]
+fn commands_from_a_later_buildpack_run_before_those_of_project_toml() {
+    let (app, built) = build_fixture("commands_from_buildpack");
+    assert!(built.success(), "{:?}", built.builds);
+    let output = strip(&our_build(&built).stderr);
+    assert!(
+        output.contains(indoc! {r"
+            - Release plan, in the order it runs
+              - 1. release: `bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt'` (from Test Front-end Buildpack, timeout 5m)
+              - 2. release: `bash -c 'echo warm-cache >> release-trace.txt'` (from Test Cache Warmer)
+              - 3. release: `bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'` (from project.toml)
+        "}),
+        "{output}"
+    );
+
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "migrate\nwarm-cache\nnotify\n");
+    assert!(run.stderr.contains("[2/3] release from Test Cache Warmer: "), "{}", run.stderr);
+
+    let web = built.launch("web", &[]).unwrap();
+    assert!(web.exec_d.is_empty(), "no loader runs without release-build");
+    assert_eq!(exit_code(web.status), Some(0), "{}", web.stderr);
+    assert!(web.stdout.ends_with("migrate\nwarm-cache\nnotify\n"), "{}", web.stdout);
+}
+
+#[test]
+fn a_failing_command_stops_the_release_with_its_exit_code() {
+    let (app, built) = build_fixture("failing_middle_command");
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(3), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "first\nsecond\n", "the third command never ran");
+    let last = run.stderr.lines().last().unwrap();
+    assert!(last.starts_with("[release-phase] Release phase failed after "), "{last}");
+    assert!(
+        last.ends_with(": step 2/3 (release from project.toml: bash -c 'echo second >> release-trace.txt; exit 3') exited with code 3 (exit status 3). The step after it was not run."),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_command_killed_by_a_signal_gives_128_plus_the_signal() {
+    let (app, built) = build_fixture("command_killed_by_signal");
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(137), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "");
+    assert!(run.stderr.contains("[1/2] release was killed by signal 9 (SIGKILL), after "), "{}", run.stderr);
+}
+
+#[test]
+fn a_command_past_its_timeout_gives_124() {
+    let (app, built) = build_fixture("command_timeout");
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(124), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "");
+    assert!(
+        run.stderr.contains("[1/2] release timed out after 1.00s and was stopped with SIGTERM, after 1."),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_command_gives_127() {
+    let (app, built) = build_fixture("missing_command");
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(127), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "");
+    assert!(
+        run.stderr.contains("[1/2] release could not be started: the program was not found (No such file or directory (os error 2)). Check that it is installed in the image and on PATH, or give its path, after "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sigterm_to_the_release_process_reaches_the_running_command_and_nothing_after_it_runs() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("project.toml"),
+        indoc! {r#"
+            [[com.heroku.phase.release]]
+            command = "bash"
+            args = ["-c", "trap 'echo got-term >> release-trace.txt; exit 7' TERM; echo started >> release-trace.txt; sleep 30 & wait"]
+
+            [[com.heroku.phase.release]]
+            command = "bash"
+            args = ["-c", "echo after >> release-trace.txt"]
+        "#},
+    )
+    .unwrap();
+    let built = platform().build(app.path()).unwrap();
+    let (mut command, _) = built.launch_command("release", &[]).unwrap();
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while trace(app.path()) != "started\n" {
+        assert!(std::time::Instant::now() < deadline, "the command never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(exit_code(output.status), Some(7), "{stderr}");
+    assert_eq!(trace(app.path()), "started\ngot-term\n", "the next command never ran");
+    assert!(
+        stderr.contains("[1/2] release exited with code 7 after the release phase received SIGTERM, after "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_plan_can_be_printed_without_running_anything() {
+    let (app, built) = build_fixture("commands_from_buildpack");
+    let plan_file = layer_dir(&built).join("release-plan.toml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_exec-release-commands"))
+        .arg("--plan")
+        .arg(&plan_file)
+        .current_dir(app.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        indoc! {r"
+            1. release from Test Front-end Buildpack (timeout 5m): bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt'
+            2. release from Test Cache Warmer (no timeout): bash -c 'echo warm-cache >> release-trace.txt'
+            3. release from project.toml (no timeout): bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'
+        "}
+    );
+    assert_eq!(trace(app.path()), "", "nothing ran");
+}
+
+#[test]
+fn a_missing_plan_file_is_a_clear_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_exec-release-commands"))
+        .arg("/no/such/release-plan.toml")
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(output.status), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "[release-phase] Release phase failed: Couldn't read the release plan /no/such/release-plan.toml: No such file or directory (os error 2)\n"
+    );
+}
+
+/// Each bad `project.toml` fails the build with the documented message.
+#[test]
+fn bad_project_toml_fails_the_build_with_a_clear_message() {
+    let cases = [
+        (
+            "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = \"x\"\n",
+            "`com.heroku.phase.release[1].args` must be an array of strings, but it is a string. Write it like this: args = [\"-c\", \"rake db:migrate\"]",
+        ),
+        (
+            "[[com.heroku.phase.release]]\nargs = [\"x\"]\n",
+            "`com.heroku.phase.release[1].command` is missing. It is required; write it like this: command = \"bash\"",
+        ),
+        (
+            "[[com.heroku.phase.release]]\ncommand = \"\"\n",
+            "`com.heroku.phase.release[1].command` is empty. Name the program to run, like this: command = \"bash\"",
+        ),
+        (
+            "[[com.heroku.phase.release-build]]\ncommand = \"npm\"\n",
+            "`com.heroku.phase.release-build` is an array of tables ([[...]]), but there can be only one release-build command.",
+        ),
+        (
+            "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = \"soon\"\n",
+            "`com.heroku.phase.release[1].timeout` is not a valid timeout: `soon` is not a number followed by `s`, `m` or `h`. Write a whole number of seconds (timeout = 900) or a duration such as timeout = \"90s\", \"15m\" or \"1h\".",
+        ),
+        (
+            "[[com.heroku.phase.relase]]\ncommand = \"rake\"\n",
+            "`com.heroku.phase.relase` is not a key the release phase knows. Did you mean `release`? The keys allowed here are: `release`, `release-build`. The build stops rather than ignore it, because a misspelt key would silently skip a command.",
+        ),
+    ];
+    for (text, expected) in cases {
+        let (app, built) = build_project_toml(text);
+        assert!(!built.success(), "{text}");
+        let build = our_build(&built);
+        let stderr = strip(&build.stderr);
+        let path = app.path().join("project.toml");
+        let expected = format!(
+            "\n! Invalid release phase configuration\n!\n! Couldn't use {}: {expected}",
+            path.display()
+        );
+        assert!(stderr.starts_with(&expected), "{text}\ngave:\n{stderr}\nwanted:\n{expected}");
+        assert!(
+            stderr.contains("! Fix it and build again. The configuration is documented in the README of the heroku/release-phase buildpack.\n"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn malformed_project_toml_fails_the_build_naming_the_line() {
+    let (app, built) = build_project_toml("[[com.heroku.phase.release]\ncommand = \"x\"\n");
+    assert!(!built.success());
+    let stderr = strip(&our_build(&built).stderr);
+    let expected = format!(
+        "\n! Invalid release phase configuration\n!\n! Couldn't parse {} as TOML. Fix the syntax error below (see https://toml.io):\n! TOML parse error at line 1,",
+        app.path().join("project.toml").display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+}
+
+#[test]
+fn build_plan_metadata_with_unknown_keys_warns_and_wrong_values_fail() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir(app.path().join("test-buildpack")).unwrap();
+    let plan = app.path().join("test-buildpack/plan.toml");
+    std::fs::write(
+        &plan,
+        "[[requires]]\nname = \"release-phase\"\n[requires.metadata]\nsource = \"Future Buildpack\"\nretries = 3\n[[requires.metadata.release]]\ncommand = \"true\"\n",
+    )
+    .unwrap();
+    let built = platform().build(app.path()).unwrap();
+    assert!(built.success(), "{:?}", built.builds);
+    let stderr = strip(&our_build(&built).stderr);
+    assert!(
+        stderr.contains("! Ignoring the unknown key `retries` in the `release-phase` Build Plan entry #1 (from Future Buildpack). The buildpack that wrote this entry may be newer or older than this one.\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  - 1. release: `true` (from Future Buildpack)\n"), "{stderr}");
+
+    std::fs::write(
+        &plan,
+        "[[requires]]\nname = \"release-phase\"\n[requires.metadata]\nsource = \"Broken Buildpack\"\n[[requires.metadata.release]]\ncommand = [\"rake\"]\n",
+    )
+    .unwrap();
+    let built = platform().build(app.path()).unwrap();
+    assert!(!built.success());
+    let stderr = strip(&our_build(&built).stderr);
+    assert!(
+        stderr.contains("! Couldn't use the `release-phase` Build Plan entry #1 (from Broken Buildpack): `release[1].command` must be a string, but it is an array."),
+        "{stderr}"
+    );
 }
