@@ -77,7 +77,11 @@ impl Built {
 }
 
 /// Runs every buildpack's build in order, stopping after the first failure.
-pub(crate) fn build(platform: &Platform, app_dir: &Path, detected: Detected) -> Result<Built, PlatformError> {
+pub(crate) fn build(
+    platform: &Platform,
+    app_dir: &Path,
+    detected: Detected,
+) -> Result<Built, PlatformError> {
     let Detected {
         root,
         outputs,

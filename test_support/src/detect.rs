@@ -53,7 +53,8 @@ struct Provide {
 
 /// Runs detect for the whole group and resolves the Build Plan.
 pub(crate) fn detect(platform: &Platform, app_dir: &Path) -> Result<Detected, PlatformError> {
-    let root = tempfile::tempdir().map_err(|error| PlatformError::io(Path::new("$TMPDIR"), error))?;
+    let root =
+        tempfile::tempdir().map_err(|error| PlatformError::io(Path::new("$TMPDIR"), error))?;
     let platform_dir = root.path().join("platform");
     let plans_dir = root.path().join("detect-plans");
     for dir in [platform_dir.join("env"), plans_dir.clone()] {
@@ -100,7 +101,7 @@ pub(crate) fn detect(platform: &Platform, app_dir: &Path) -> Result<Detected, Pl
         plans.push((id, buildpack_dir.clone(), plan));
     }
 
-    let members = resolve(plans)?;
+    let members = resolve(&plans)?;
     Ok(Detected {
         root,
         outputs,
@@ -110,12 +111,15 @@ pub(crate) fn detect(platform: &Platform, app_dir: &Path) -> Result<Detected, Pl
 
 /// A require counts only when the same or an earlier buildpack provides it; a provide needs a
 /// require from the same or a later buildpack. Each provider gets the requires of its names.
-fn resolve(plans: Vec<(String, PathBuf, BuildPlanToml)>) -> Result<Vec<Member>, PlatformError> {
+fn resolve(plans: &[(String, PathBuf, BuildPlanToml)]) -> Result<Vec<Member>, PlatformError> {
     let provides = |plan: &BuildPlanToml, name: &str| plan.provides.iter().any(|p| p.name == name);
     let requires = |plan: &BuildPlanToml, name: &str| plan.requires.iter().any(|r| r.name == name);
     for (index, (id, _, plan)) in plans.iter().enumerate() {
         for require in &plan.requires {
-            if !plans[..=index].iter().any(|(_, _, p)| provides(p, &require.name)) {
+            if !plans[..=index]
+                .iter()
+                .any(|(_, _, p)| provides(p, &require.name))
+            {
                 return Err(PlatformError::Unresolved(format!(
                     "{id} requires `{}`, which neither it nor an earlier buildpack provides",
                     require.name
@@ -123,7 +127,10 @@ fn resolve(plans: Vec<(String, PathBuf, BuildPlanToml)>) -> Result<Vec<Member>, 
             }
         }
         for provide in &plan.provides {
-            if !plans[index..].iter().any(|(_, _, p)| requires(p, &provide.name)) {
+            if !plans[index..]
+                .iter()
+                .any(|(_, _, p)| requires(p, &provide.name))
+            {
                 return Err(PlatformError::Unresolved(format!(
                     "{id} provides `{}`, which neither it nor a later buildpack requires",
                     provide.name

@@ -134,7 +134,10 @@ impl Built {
             .get(process_type)
             .ok_or_else(|| PlatformError::NoSuchProcess(process_type.to_string()))?;
         let mut vars = self.base_env.clone();
-        vars.extend(env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+        vars.extend(
+            env.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+        );
 
         let layers = self.launch_layers()?;
         for layer in &layers {
@@ -155,7 +158,10 @@ impl Built {
 
         let mut exec_d = Vec::new();
         for layer in &layers {
-            for dir in [layer.join("exec.d"), layer.join("exec.d").join(process_type)] {
+            for dir in [
+                layer.join("exec.d"),
+                layer.join("exec.d").join(process_type),
+            ] {
                 for program in programs_in(&dir)? {
                     let run = run_exec_d(&program, &vars, &self.app_dir)?;
                     vars.extend(run.env.clone());
@@ -164,10 +170,9 @@ impl Built {
             }
         }
 
-        let (program, first_args) = process
-            .command
-            .split_first()
-            .ok_or_else(|| PlatformError::NoSuchProcess(format!("{process_type} (empty command)")))?;
+        let (program, first_args) = process.command.split_first().ok_or_else(|| {
+            PlatformError::NoSuchProcess(format!("{process_type} (empty command)"))
+        })?;
         let mut command = Command::new(program);
         command
             .args(first_args)
@@ -183,10 +188,16 @@ impl Built {
     /// # Errors
     ///
     /// As [`Built::launch_command`], and when the process cannot be started.
-    pub fn launch(&self, process_type: &str, env: &[(&str, &str)]) -> Result<Launched, PlatformError> {
+    pub fn launch(
+        &self,
+        process_type: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Launched, PlatformError> {
         let (mut command, exec_d) = self.launch_command(process_type, env)?;
         let program = PathBuf::from(command.get_program());
-        let output = command.output().map_err(|error| PlatformError::io(&program, error))?;
+        let output = command
+            .output()
+            .map_err(|error| PlatformError::io(&program, error))?;
         Ok(Launched {
             exec_d,
             status: output.status,
@@ -204,7 +215,10 @@ fn programs_in(dir: &Path) -> Result<Vec<PathBuf>, PlatformError> {
     let mut programs = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|error| PlatformError::io(dir, error))?;
-        if entry.file_type().is_ok_and(|kind| kind.is_file() || kind.is_symlink()) {
+        if entry
+            .file_type()
+            .is_ok_and(|kind| kind.is_file() || kind.is_symlink())
+        {
             programs.push(entry.path());
         }
     }
@@ -213,7 +227,11 @@ fn programs_in(dir: &Path) -> Result<Vec<PathBuf>, PlatformError> {
 }
 
 /// Runs one exec.d program with file descriptor 3 open for its TOML output.
-fn run_exec_d(program: &Path, vars: &BTreeMap<String, String>, app_dir: &Path) -> Result<ExecDRun, PlatformError> {
+fn run_exec_d(
+    program: &Path,
+    vars: &BTreeMap<String, String>,
+    app_dir: &Path,
+) -> Result<ExecDRun, PlatformError> {
     let io_error = |error| PlatformError::io(program, error);
     let mut fd3 = tempfile::tempfile().map_err(io_error)?;
     let fd3_raw = std::os::fd::AsRawFd::as_raw_fd(&fd3);
@@ -250,12 +268,16 @@ fn run_exec_d(program: &Path, vars: &BTreeMap<String, String>, app_dir: &Path) -
         program: program.to_path_buf(),
         message,
     };
-    let table: toml::Table = toml::from_str(&text).map_err(|error| bad_output(error.to_string()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|error| bad_output(error.to_string()))?;
     let env = table
         .into_iter()
         .map(|(name, value)| match value {
             toml::Value::String(value) => Ok((name, value)),
-            other => Err(bad_output(format!("`{name}` is {}, not a string", other.type_str()))),
+            other => Err(bad_output(format!(
+                "`{name}` is {}, not a string",
+                other.type_str()
+            ))),
         })
         .collect::<Result<_, _>>()?;
     Ok(ExecDRun {

@@ -15,23 +15,29 @@ pub(crate) fn apply(env: &mut BTreeMap<String, String>, dir: &Path) -> Result<()
     let mut files = BTreeMap::new();
     for entry in read_dir {
         let entry = entry.map_err(|error| PlatformError::io(dir, error))?;
-        if !entry.file_type().map_err(|error| PlatformError::io(dir, error))?.is_file() {
+        if !entry
+            .file_type()
+            .map_err(|error| PlatformError::io(dir, error))?
+            .is_file()
+        {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let value = std::fs::read_to_string(entry.path()).map_err(|error| PlatformError::io(&entry.path(), error))?;
+        let value = std::fs::read_to_string(entry.path())
+            .map_err(|error| PlatformError::io(&entry.path(), error))?;
         files.insert(name, value);
     }
     for (file, value) in &files {
         let (name, suffix) = file.rsplit_once('.').unwrap_or((file.as_str(), "override"));
-        let delim = files.get(&format!("{name}.delim")).map_or("", String::as_str);
+        let delim = files
+            .get(&format!("{name}.delim"))
+            .map_or("", String::as_str);
         let current = env.get(name).filter(|current| !current.is_empty()).cloned();
         let new = match (suffix, current) {
-            ("override", _) => value.clone(),
-            ("default", Some(_)) | ("delim", _) => continue,
-            ("default", None) | ("append" | "prepend", None) => value.clone(),
+            ("override", _) | ("default" | "append" | "prepend", None) => value.clone(),
             ("append", Some(current)) => format!("{current}{delim}{value}"),
             ("prepend", Some(current)) => format!("{value}{delim}{current}"),
+            // `.default` of a set variable, `.delim` files and unknown suffixes change nothing.
             _ => continue,
         };
         env.insert(name.to_string(), new);
@@ -57,10 +63,15 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(file), value).unwrap();
         }
-        let mut env: BTreeMap<String, String> = [("OVER", "old"), ("KEEP", "k"), ("PATH", "/usr/bin"), ("FLAGS", "-a")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut env: BTreeMap<String, String> = [
+            ("OVER", "old"),
+            ("KEEP", "k"),
+            ("PATH", "/usr/bin"),
+            ("FLAGS", "-a"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         apply(&mut env, dir.path()).unwrap();
         let get = |name: &str| env.get(name).map(String::as_str);
         assert_eq!(get("PLAIN"), Some("p"));

@@ -25,10 +25,12 @@ pub fn package(
         std::fs::create_dir_all(dir).map_err(|error| PlatformError::io(dir, error))?;
     }
     let toml_dest = dest.join("buildpack.toml");
-    std::fs::copy(buildpack_toml, &toml_dest).map_err(|error| PlatformError::io(buildpack_toml, error))?;
+    std::fs::copy(buildpack_toml, &toml_dest)
+        .map_err(|error| PlatformError::io(buildpack_toml, error))?;
     link_or_copy(main_binary, &bin.join("build"))?;
     let detect = bin.join("detect");
-    std::os::unix::fs::symlink("build", &detect).map_err(|error| PlatformError::io(&detect, error))?;
+    std::os::unix::fs::symlink("build", &detect)
+        .map_err(|error| PlatformError::io(&detect, error))?;
     for (name, path) in additional_binaries {
         link_or_copy(path, &additional.join(name))?;
     }

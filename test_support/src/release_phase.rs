@@ -77,12 +77,15 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), PlatformError> {
     for entry in entries {
         let entry = entry.map_err(|error| PlatformError::io(from, error))?;
         let target = to.join(entry.file_name());
-        let kind = entry.file_type().map_err(|error| PlatformError::io(&entry.path(), error))?;
+        let kind = entry
+            .file_type()
+            .map_err(|error| PlatformError::io(&entry.path(), error))?;
         if kind.is_dir() {
             std::fs::create_dir_all(&target).map_err(|error| PlatformError::io(&target, error))?;
             copy_dir(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), &target).map_err(|error| PlatformError::io(&entry.path(), error))?;
+            std::fs::copy(entry.path(), &target)
+                .map_err(|error| PlatformError::io(&entry.path(), error))?;
         }
     }
     Ok(())

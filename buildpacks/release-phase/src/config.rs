@@ -26,8 +26,8 @@ pub(crate) fn read_release_plan(
         .filter(|entry| entry.name == PLAN_NAME && !entry.metadata.is_empty())
         .enumerate()
     {
-        let entry = read_build_plan_entry(index + 1, &entry.metadata)
-            .map_err(ReleasePhaseError::Config)?;
+        let entry =
+            read_build_plan_entry(index + 1, &entry.metadata).map_err(ReleasePhaseError::Config)?;
         warnings.extend(entry.warnings);
         entries.push(entry.config);
     }

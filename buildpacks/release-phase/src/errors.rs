@@ -26,8 +26,8 @@ impl From<ReleasePhaseError> for libcnb::Error<ReleasePhaseError> {
 }
 
 /// Prints a failure in Heroku's style: a title, what happened and how to fix it.
-pub(crate) fn print_error(error: libcnb::Error<ReleasePhaseError>) {
-    print::error(message(&error));
+pub(crate) fn print_error(error: &libcnb::Error<ReleasePhaseError>) {
+    print::error(message(error));
 }
 
 fn message(error: &libcnb::Error<ReleasePhaseError>) -> String {

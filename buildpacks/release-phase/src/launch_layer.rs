@@ -1,8 +1,8 @@
 //! The launch layer: the plan file, the runtime programs on `bin/`, the web loader under
 //! `exec.d/web/` (only with `release-build`), and the `release` process type.
 
-use crate::errors::ReleasePhaseError;
 use crate::ReleasePhaseBuildpack;
+use crate::errors::ReleasePhaseError;
 use bullet_stream::global::print;
 use bullet_stream::style;
 use libcnb::build::BuildContext;
@@ -17,7 +17,11 @@ const PLAN_FILE: &str = "release-plan.toml";
 /// The runner behind the `release` process.
 const RUNNER: &str = "exec-release-commands";
 /// Programs copied onto the layer's `bin/`.
-const PROGRAMS: &[&str] = &[RUNNER, "upload-release-artifacts", "download-release-artifacts"];
+const PROGRAMS: &[&str] = &[
+    RUNNER,
+    "upload-release-artifacts",
+    "download-release-artifacts",
+];
 /// The program that loads static artifacts when a `web` process starts.
 const WEB_LOADER: &str = "download-release-artifacts";
 
@@ -35,9 +39,13 @@ pub(crate) fn write(
     )?;
     let layer_dir = layer.path();
     let plan_path = layer_dir.join(PLAN_FILE);
-    plan.write_to(&plan_path).map_err(ReleasePhaseError::CannotWritePlan)?;
+    plan.write_to(&plan_path)
+        .map_err(ReleasePhaseError::CannotWritePlan)?;
 
-    let programs = context.buildpack_dir.join(".libcnb-cargo").join("additional-bin");
+    let programs = context
+        .buildpack_dir
+        .join(".libcnb-cargo")
+        .join("additional-bin");
     let bin_dir = layer_dir.join("bin");
     for program in PROGRAMS {
         install(&programs.join(program), &bin_dir.join(program))?;

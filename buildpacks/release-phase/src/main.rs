@@ -37,7 +37,8 @@ impl Buildpack for ReleasePhaseBuildpack {
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
-        let (plan, warnings) = config::read_release_plan(&context.app_dir, &context.buildpack_plan)?;
+        let (plan, warnings) =
+            config::read_release_plan(&context.app_dir, &context.buildpack_plan)?;
         if plan.is_empty() {
             config::print_warnings(&warnings);
             print::plain(format!(
@@ -55,7 +56,7 @@ impl Buildpack for ReleasePhaseBuildpack {
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        errors::print_error(error);
+        errors::print_error(&error);
     }
 }
 

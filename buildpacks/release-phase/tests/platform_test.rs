@@ -1,6 +1,9 @@
 //! The packaged buildpack driven as the CNB lifecycle drives it: `bin/detect` and `bin/build`
 //! as separate processes, then the image's processes launched with layer env and exec.d.
 
+// Test helpers panic with a clear message, as libcnb-test's do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use indoc::indoc;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,7 +27,9 @@ fn platform() -> &'static Platform {
 fn build_fixture(name: &str) -> (tempfile::TempDir, Built) {
     let app = copy_app(&buildpack_source_dir().join("tests/fixtures").join(name))
         .expect("the fixture can be copied");
-    let built = platform().build(app.path()).expect("detect passes and build runs");
+    let built = platform()
+        .build(app.path())
+        .expect("detect passes and build runs");
     (app, built)
 }
 
@@ -32,7 +37,9 @@ fn build_fixture(name: &str) -> (tempfile::TempDir, Built) {
 fn build_project_toml(text: &str) -> (tempfile::TempDir, Built) {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("project.toml"), text).unwrap();
-    let built = platform().build(app.path()).expect("detect passes and build runs");
+    let built = platform()
+        .build(app.path())
+        .expect("detect passes and build runs");
     (app, built)
 }
 
@@ -45,17 +52,19 @@ fn trace(app: &Path) -> String {
 }
 
 fn layer_dir(built: &Built) -> PathBuf {
-    built.buildpack_layers_dir(BUILDPACK_ID).join("release-phase")
+    built
+        .buildpack_layers_dir(BUILDPACK_ID)
+        .join("release-phase")
 }
 
 #[test]
 fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     let (_app, built) = build_fixture("no_config");
     assert!(built.success());
-    let build = our_build(&built);
-    assert_eq!(build.stdout, "");
+    let output = our_build(&built);
+    assert_eq!(output.stdout, "");
     assert_eq!(
-        bullet_stream::strip_ansi(&build.stderr),
+        bullet_stream::strip_ansi(&output.stderr),
         "- Release Phase: no release commands configured in `project.toml` or the Build Plan, nothing to do\n"
     );
     let layers: Vec<_> = std::fs::read_dir(built.buildpack_layers_dir(BUILDPACK_ID))
@@ -65,7 +74,6 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     assert!(layers.is_empty(), "{layers:?}");
     assert!(!built.processes().unwrap().contains_key("release"));
 }
-
 
 fn strip(text: &str) -> String {
     bullet_stream::strip_ansi(text)
@@ -101,12 +109,25 @@ fn release_commands_run_in_order_through_the_release_process() {
     );
 
     let layer = layer_dir(&built);
-    for program in ["exec-release-commands", "upload-release-artifacts", "download-release-artifacts"] {
-        assert!(layer.join("bin").join(program).is_file(), "{program} is on the layer's bin/");
+    for program in [
+        "exec-release-commands",
+        "upload-release-artifacts",
+        "download-release-artifacts",
+    ] {
+        assert!(
+            layer.join("bin").join(program).is_file(),
+            "{program} is on the layer's bin/"
+        );
     }
-    assert!(!layer.join("exec.d").exists(), "no artifact loader without release-build");
+    assert!(
+        !layer.join("exec.d").exists(),
+        "no artifact loader without release-build"
+    );
     let layer_toml = std::fs::read_to_string(layer.with_extension("toml")).unwrap();
-    assert!(layer_toml.contains("launch = true") && layer_toml.contains("cache = false"), "{layer_toml}");
+    assert!(
+        layer_toml.contains("launch = true") && layer_toml.contains("cache = false"),
+        "{layer_toml}"
+    );
 
     let release = &built.processes().unwrap()["release"];
     assert!(!release.default, "release is not the default process");
@@ -116,12 +137,19 @@ fn release_commands_run_in_order_through_the_release_process() {
     assert_eq!(trace(app.path()), "migrate\npurge\n");
     assert_eq!(run.stdout, "migrating database\n");
     let lines: Vec<_> = run.stderr.lines().collect();
-    assert_eq!(lines[0], "[release-phase] Running the release phase: 2 release commands.");
+    assert_eq!(
+        lines[0],
+        "[release-phase] Running the release phase: 2 release commands."
+    );
     assert_eq!(
         lines[1],
         r"[release-phase] [1/2] release from project.toml: bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt' (timeout 15m)"
     );
-    assert!(lines[2].starts_with("[release-phase] [1/2] release succeeded in 0.0"), "{}", run.stderr);
+    assert!(
+        lines[2].starts_with("[release-phase] [1/2] release succeeded in 0.0"),
+        "{}",
+        run.stderr
+    );
     assert!(
         lines[5].starts_with("[release-phase] Release phase completed: 2 commands succeeded in "),
         "{}",
@@ -141,12 +169,21 @@ fn release_build_only_installs_the_web_loader_and_runs_release_build() {
     );
     let loader = layer_dir(&built).join("exec.d/web/download-release-artifacts");
     assert!(loader.is_file(), "the loader runs for web processes only");
-    assert!(!layer_dir(&built).join("exec.d/download-release-artifacts").exists());
+    assert!(
+        !layer_dir(&built)
+            .join("exec.d/download-release-artifacts")
+            .exists()
+    );
 
     let run = built.launch("release", &[]).unwrap();
     assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "build\n");
-    assert!(run.stderr.contains("[1/1] release-build from project.toml: bash -c"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[1/1] release-build from project.toml: bash -c"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -161,7 +198,13 @@ fn release_build_runs_before_release_commands() {
     let run = built.launch("release", &[]).unwrap();
     assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "build\nmigrate\n");
-    assert!(run.stderr.starts_with("[release-phase] Running the release phase: release-build, then 1 release command.\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "[release-phase] Running the release phase: release-build, then 1 release command.\n"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -182,12 +225,24 @@ fn commands_from_a_later_buildpack_run_before_those_of_project_toml() {
     let run = built.launch("release", &[]).unwrap();
     assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "migrate\nwarm-cache\nnotify\n");
-    assert!(run.stderr.contains("[2/3] release from Test Cache Warmer: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[2/3] release from Test Cache Warmer: "),
+        "{}",
+        run.stderr
+    );
 
     let web = built.launch("web", &[]).unwrap();
-    assert!(web.exec_d.is_empty(), "no loader runs without release-build");
+    assert!(
+        web.exec_d.is_empty(),
+        "no loader runs without release-build"
+    );
     assert_eq!(exit_code(web.status), Some(0), "{}", web.stderr);
-    assert!(web.stdout.ends_with("migrate\nwarm-cache\nnotify\n"), "{}", web.stdout);
+    assert!(
+        web.stdout.ends_with("migrate\nwarm-cache\nnotify\n"),
+        "{}",
+        web.stdout
+    );
 }
 
 #[test]
@@ -195,9 +250,16 @@ fn a_failing_command_stops_the_release_with_its_exit_code() {
     let (app, built) = build_fixture("failing_middle_command");
     let run = built.launch("release", &[]).unwrap();
     assert_eq!(exit_code(run.status), Some(3), "{}", run.stderr);
-    assert_eq!(trace(app.path()), "first\nsecond\n", "the third command never ran");
+    assert_eq!(
+        trace(app.path()),
+        "first\nsecond\n",
+        "the third command never ran"
+    );
     let last = run.stderr.lines().last().unwrap();
-    assert!(last.starts_with("[release-phase] Release phase failed after "), "{last}");
+    assert!(
+        last.starts_with("[release-phase] Release phase failed after "),
+        "{last}"
+    );
     assert!(
         last.ends_with(": step 2/3 (release from project.toml: bash -c 'echo second >> release-trace.txt; exit 3') exited with code 3 (exit status 3). The step after it was not run."),
         "{last}"
@@ -210,7 +272,12 @@ fn a_command_killed_by_a_signal_gives_128_plus_the_signal() {
     let run = built.launch("release", &[]).unwrap();
     assert_eq!(exit_code(run.status), Some(137), "{}", run.stderr);
     assert_eq!(trace(app.path()), "");
-    assert!(run.stderr.contains("[1/2] release was killed by signal 9 (SIGKILL), after "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[1/2] release was killed by signal 9 (SIGKILL), after "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -220,7 +287,8 @@ fn a_command_past_its_timeout_gives_124() {
     assert_eq!(exit_code(run.status), Some(124), "{}", run.stderr);
     assert_eq!(trace(app.path()), "");
     assert!(
-        run.stderr.contains("[1/2] release timed out after 1.00s and was stopped with SIGTERM, after 1."),
+        run.stderr
+            .contains("[1/2] release timed out after 1.00s and was stopped with SIGTERM, after 1."),
         "{}",
         run.stderr
     );
@@ -264,7 +332,10 @@ fn sigterm_to_the_release_process_reaches_the_running_command_and_nothing_after_
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while trace(app.path()) != "started\n" {
-        assert!(std::time::Instant::now() < deadline, "the command never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
@@ -272,9 +343,15 @@ fn sigterm_to_the_release_process_reaches_the_running_command_and_nothing_after_
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(exit_code(output.status), Some(7), "{stderr}");
-    assert_eq!(trace(app.path()), "started\ngot-term\n", "the next command never ran");
+    assert_eq!(
+        trace(app.path()),
+        "started\ngot-term\n",
+        "the next command never ran"
+    );
     assert!(
-        stderr.contains("[1/2] release exited with code 7 after the release phase received SIGTERM, after "),
+        stderr.contains(
+            "[1/2] release exited with code 7 after the release phase received SIGTERM, after "
+        ),
         "{stderr}"
     );
 }
@@ -346,14 +423,16 @@ fn bad_project_toml_fails_the_build_with_a_clear_message() {
     for (text, expected) in cases {
         let (app, built) = build_project_toml(text);
         assert!(!built.success(), "{text}");
-        let build = our_build(&built);
-        let stderr = strip(&build.stderr);
+        let stderr = strip(&our_build(&built).stderr);
         let path = app.path().join("project.toml");
         let expected = format!(
             "\n! Invalid release phase configuration\n!\n! Couldn't use {}: {expected}",
             path.display()
         );
-        assert!(stderr.starts_with(&expected), "{text}\ngave:\n{stderr}\nwanted:\n{expected}");
+        assert!(
+            stderr.starts_with(&expected),
+            "{text}\ngave:\n{stderr}\nwanted:\n{expected}"
+        );
         assert!(
             stderr.contains("! Fix it and build again. The configuration is documented in the README of the heroku/release-phase buildpack.\n"),
             "{stderr}"
@@ -390,7 +469,10 @@ fn build_plan_metadata_with_unknown_keys_warns_and_wrong_values_fail() {
         stderr.contains("! Ignoring the unknown key `retries` in the `release-phase` Build Plan entry #1 (from Future Buildpack). The buildpack that wrote this entry may be newer or older than this one.\n"),
         "{stderr}"
     );
-    assert!(stderr.contains("  - 1. release: `true` (from Future Buildpack)\n"), "{stderr}");
+    assert!(
+        stderr.contains("  - 1. release: `true` (from Future Buildpack)\n"),
+        "{stderr}"
+    );
 
     std::fs::write(
         &plan,

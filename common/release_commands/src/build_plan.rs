@@ -117,7 +117,7 @@ mod tests {
             .collect();
         assert_eq!(sources, ["Ruby", "Ruby (cache)"]);
         assert_eq!(
-            entry.config.release[0].timeout.map(|t| t.as_secs()),
+            entry.config.release[0].timeout.map(crate::Timeout::as_secs),
             Some(600)
         );
     }

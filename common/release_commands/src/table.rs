@@ -1,6 +1,6 @@
 //! Reading command tables out of TOML with a precise error for every wrong value.
 
-use crate::{ConfigError, ConfigWarning, Location, Problem, ReleaseCommand, Timeout};
+use crate::{ConfigError, ConfigWarning, Location, Problem, ReleaseCommand, Timeout, TimeoutError};
 use toml::{Table, Value};
 
 const COMMAND_EXAMPLE: &str = "command = \"bash\"";
@@ -111,97 +111,9 @@ impl TableReader<'_> {
         };
         self.check_keys(table, path, allowed)?;
 
-        let command = match table.get("command") {
-            None => {
-                return Err(self.error(
-                    join(path, "command"),
-                    Problem::Missing {
-                        example: COMMAND_EXAMPLE,
-                    },
-                ));
-            }
-            Some(Value::String(command)) if command.trim().is_empty() => {
-                return Err(self.error(
-                    join(path, "command"),
-                    Problem::Empty {
-                        example: COMMAND_EXAMPLE,
-                    },
-                ));
-            }
-            Some(Value::String(command)) => command.clone(),
-            Some(other) => {
-                return Err(self.error(
-                    join(path, "command"),
-                    Problem::WrongType {
-                        expected: "a string",
-                        found: other.type_str(),
-                        example: COMMAND_EXAMPLE,
-                    },
-                ));
-            }
-        };
-        if command.trim() != command || command.contains(char::is_whitespace) {
-            return Err(self.error(
-                join(path, "command"),
-                Problem::CommandLineInCommand { value: command },
-            ));
-        }
-
-        let args = match table.get("args") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| match item {
-                    Value::String(arg) => Ok(arg.clone()),
-                    other => Err(self.error(
-                        format!("{}[{}]", join(path, "args"), index + 1),
-                        Problem::WrongType {
-                            expected: "a string",
-                            found: other.type_str(),
-                            example: ARGS_EXAMPLE,
-                        },
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(self.error(
-                    join(path, "args"),
-                    Problem::WrongType {
-                        expected: "an array of strings",
-                        found: other.type_str(),
-                        example: ARGS_EXAMPLE,
-                    },
-                ));
-            }
-        };
-
-        let timeout =
-            match table.get("timeout") {
-                None => None,
-                Some(Value::Integer(secs)) => Some(
-                    u64::try_from(*secs)
-                        .map_err(|_| crate::TimeoutError::Negative)
-                        .and_then(Timeout::from_secs)
-                        .map_err(|error| {
-                            self.error(join(path, "timeout"), Problem::BadTimeout(error))
-                        })?,
-                ),
-                Some(Value::String(text)) => Some(text.parse().map_err(|error| {
-                    self.error(join(path, "timeout"), Problem::BadTimeout(error))
-                })?),
-                Some(other) => {
-                    return Err(self.error(
-                        join(path, "timeout"),
-                        Problem::WrongType {
-                            expected: "a string or an integer",
-                            found: other.type_str(),
-                            example: "timeout = \"15m\"",
-                        },
-                    ));
-                }
-            };
-
+        let command = self.command_name(table.get("command"), path)?;
+        let args = self.args(table.get("args"), path)?;
+        let timeout = self.timeout(table.get("timeout"), path)?;
         let source = match table.get("source") {
             Some(Value::String(source)) if !source.trim().is_empty() => source.clone(),
             Some(Value::String(_)) | None => default_source.to_string(),
@@ -223,6 +135,97 @@ impl TableReader<'_> {
             timeout,
             source,
         })
+    }
+
+    fn command_name(&self, value: Option<&Value>, path: &str) -> Result<String, ConfigError> {
+        let key = join(path, "command");
+        let command = match value {
+            None => {
+                return Err(self.error(
+                    key,
+                    Problem::Missing {
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+            Some(Value::String(command)) if command.trim().is_empty() => {
+                return Err(self.error(
+                    key,
+                    Problem::Empty {
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+            Some(Value::String(command)) => command.clone(),
+            Some(other) => {
+                return Err(self.error(
+                    key,
+                    Problem::WrongType {
+                        expected: "a string",
+                        found: other.type_str(),
+                        example: COMMAND_EXAMPLE,
+                    },
+                ));
+            }
+        };
+        if command.contains(char::is_whitespace) {
+            return Err(self.error(key, Problem::CommandLineInCommand { value: command }));
+        }
+        Ok(command)
+    }
+
+    fn args(&self, value: Option<&Value>, path: &str) -> Result<Vec<String>, ConfigError> {
+        let key = join(path, "args");
+        match value {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| match item {
+                    Value::String(arg) => Ok(arg.clone()),
+                    other => Err(self.error(
+                        format!("{key}[{}]", index + 1),
+                        Problem::WrongType {
+                            expected: "a string",
+                            found: other.type_str(),
+                            example: ARGS_EXAMPLE,
+                        },
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(self.error(
+                key,
+                Problem::WrongType {
+                    expected: "an array of strings",
+                    found: other.type_str(),
+                    example: ARGS_EXAMPLE,
+                },
+            )),
+        }
+    }
+
+    fn timeout(&self, value: Option<&Value>, path: &str) -> Result<Option<Timeout>, ConfigError> {
+        let key = join(path, "timeout");
+        let parsed = match value {
+            None => return Ok(None),
+            Some(Value::Integer(secs)) => u64::try_from(*secs)
+                .map_err(|_| TimeoutError::Negative)
+                .and_then(Timeout::from_secs),
+            Some(Value::String(text)) => text.parse(),
+            Some(other) => {
+                return Err(self.error(
+                    key,
+                    Problem::WrongType {
+                        expected: "a string or an integer",
+                        found: other.type_str(),
+                        example: "timeout = \"15m\"",
+                    },
+                ));
+            }
+        };
+        parsed
+            .map(Some)
+            .map_err(|error| self.error(key, Problem::BadTimeout(error)))
     }
 }
 

@@ -41,7 +41,11 @@ impl fmt::Display for CommandResult {
             CommandResult::Succeeded => f.write_str("succeeded"),
             CommandResult::Failed(code) => write!(f, "exited with code {code}"),
             CommandResult::Killed(signal) => {
-                write!(f, "was killed by signal {signal} ({})", signal_name(*signal))
+                write!(
+                    f,
+                    "was killed by signal {signal} ({})",
+                    signal_name(*signal)
+                )
             }
             CommandResult::TimedOut {
                 after,
@@ -51,7 +55,10 @@ impl fmt::Display for CommandResult {
                 "timed out after {} and was stopped with SIGTERM",
                 crate::format_duration(*after)
             ),
-            CommandResult::TimedOut { after, killed: true } => write!(
+            CommandResult::TimedOut {
+                after,
+                killed: true,
+            } => write!(
                 f,
                 "timed out after {} and was killed with SIGKILL because SIGTERM did not stop it",
                 crate::format_duration(*after)
@@ -97,7 +104,10 @@ impl Failure {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Failure::Command { result, interrupted_by } => match result {
+            Failure::Command {
+                result,
+                interrupted_by,
+            } => match result {
                 CommandResult::Succeeded => interrupted_by.map_or(1, |signal| 128 + signal),
                 CommandResult::Failed(code) => *code,
                 CommandResult::Killed(signal) => 128 + signal,

@@ -74,7 +74,10 @@ fn run_steps(
     let steps: Vec<(&str, &ReleaseCommand)> = plan.steps().collect();
     let total = steps.len();
     let events = Events::start().map_err(|error| (Failure::Runner(error), None))?;
-    say(log, &format!("Running the release phase: {}.", describe_plan(plan)));
+    say(
+        log,
+        &format!("Running the release phase: {}.", describe_plan(plan)),
+    );
 
     if plan.release_build.is_some() {
         hooks.preflight(log).map_err(|error| {
@@ -89,7 +92,10 @@ fn run_steps(
     }
     for (index, (kind, command)) in steps.iter().enumerate() {
         let number = index + 1;
-        let step = format!("step {number}/{total} ({kind} from {}: {command})", command.source);
+        let step = format!(
+            "step {number}/{total} ({kind} from {}: {command})",
+            command.source
+        );
         let failed_at = || FailedAt {
             step: step.clone(),
             skipped: total - index,
@@ -103,20 +109,31 @@ fn run_steps(
             .unwrap_or_default();
         say(
             log,
-            &format!("[{number}/{total}] {kind} from {}: {command}{timeout}", command.source),
+            &format!(
+                "[{number}/{total}] {kind} from {}: {command}{timeout}",
+                command.source
+            ),
         );
         let step_started = Instant::now();
         let ended = run_command(command, &events, options.kill_grace);
         let took = format_duration(step_started.elapsed());
         match (&ended.result, ended.interrupted_by) {
             (CommandResult::Succeeded, None) => {
-                say(log, &format!("[{number}/{total}] {kind} succeeded in {took}."));
+                say(
+                    log,
+                    &format!("[{number}/{total}] {kind} succeeded in {took}."),
+                );
             }
             (result, interrupted_by) => {
                 let interrupted = interrupted_by
-                    .map(|signal| format!(" after the release phase received {}", signal_name(signal)))
+                    .map(|signal| {
+                        format!(" after the release phase received {}", signal_name(signal))
+                    })
                     .unwrap_or_default();
-                say(log, &format!("[{number}/{total}] {kind} {result}{interrupted}, after {took}."));
+                say(
+                    log,
+                    &format!("[{number}/{total}] {kind} {result}{interrupted}, after {took}."),
+                );
                 return Err((
                     Failure::Command {
                         result: ended.result,

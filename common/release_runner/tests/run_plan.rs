@@ -1,5 +1,8 @@
 //! The runner against real processes: order, stopping, exit statuses, timeouts and hooks.
 
+// Test helpers panic with a clear message, as libcnb-test's do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use release_commands::{ReleaseCommand, ReleasePlan, Timeout};
 use release_runner::{Failure, HookError, NoArtifacts, ReleaseHooks, RunOptions, run_plan};
 use std::io::Write;
@@ -22,7 +25,11 @@ fn with_timeout(command: ReleaseCommand, secs: u64) -> ReleaseCommand {
     }
 }
 
-fn run(plan: &ReleasePlan, hooks: &mut dyn ReleaseHooks, grace: Duration) -> (Result<(), Failure>, String) {
+fn run(
+    plan: &ReleasePlan,
+    hooks: &mut dyn ReleaseHooks,
+    grace: Duration,
+) -> (Result<(), Failure>, String) {
     let mut log = Vec::new();
     let result = run_plan(plan, hooks, &RunOptions { kill_grace: grace }, &mut log);
     (result, String::from_utf8(log).unwrap())
@@ -51,10 +58,16 @@ fn runs_release_build_then_release_commands_in_order() {
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert!(result.is_ok(), "{log}");
     assert_eq!(read(&trace), "build\nfirst\nsecond\n");
-    assert!(log.contains("[1/3] release-build from test: sh -c"), "{log}");
+    assert!(
+        log.contains("[1/3] release-build from test: sh -c"),
+        "{log}"
+    );
     assert!(log.contains("[3/3] release succeeded in "), "{log}");
     assert!(
-        log.lines().last().unwrap().starts_with("[release-phase] Release phase completed: 3 commands succeeded in "),
+        log.lines()
+            .last()
+            .unwrap()
+            .starts_with("[release-phase] Release phase completed: 3 commands succeeded in "),
         "{log}"
     );
 }
@@ -81,7 +94,11 @@ fn stops_at_the_first_failure_and_keeps_its_exit_code() {
 
 #[test]
 fn a_command_killed_by_a_signal_gives_128_plus_the_signal() {
-    let (result, log) = run(&release(vec![sh("kill -9 $$")]), &mut NoArtifacts, Duration::from_secs(1));
+    let (result, log) = run(
+        &release(vec![sh("kill -9 $$")]),
+        &mut NoArtifacts,
+        Duration::from_secs(1),
+    );
     assert_eq!(result.unwrap_err().exit_code(), 137, "{log}");
     assert!(log.contains("was killed by signal 9 (SIGKILL)"), "{log}");
 }
@@ -95,8 +112,14 @@ fn a_command_past_its_timeout_is_stopped_with_sigterm_and_gives_124() {
         Duration::from_secs(20),
     );
     assert_eq!(result.unwrap_err().exit_code(), 124, "{log}");
-    assert!(started.elapsed() < Duration::from_secs(15), "SIGTERM alone must stop `sleep`");
-    assert!(log.contains("timed out after 1.00s and was stopped with SIGTERM"), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "SIGTERM alone must stop `sleep`"
+    );
+    assert!(
+        log.contains("timed out after 1.00s and was stopped with SIGTERM"),
+        "{log}"
+    );
     assert!(!log.contains("[2/2]"), "{log}");
 }
 
@@ -105,20 +128,29 @@ fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     let child_pid = dir.path().join("pid");
     // The background `sleep` shares the command's process group, so it must die too.
-    let script = format!("trap '' TERM; sleep 30 & echo $! > '{}'; wait", child_pid.display());
+    let script = format!(
+        "trap '' TERM; sleep 30 & echo $! > '{}'; wait",
+        child_pid.display()
+    );
     let (result, log) = run(
         &release(vec![with_timeout(sh(&script), 1)]),
         &mut NoArtifacts,
         Duration::from_millis(300),
     );
     assert_eq!(result.unwrap_err().exit_code(), 124, "{log}");
-    assert!(log.contains("was killed with SIGKILL because SIGTERM did not stop it"), "{log}");
+    assert!(
+        log.contains("was killed with SIGKILL because SIGTERM did not stop it"),
+        "{log}"
+    );
     let pid = read(&child_pid).trim().to_string();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Path::new(&format!("/proc/{pid}")).exists()
         && !read(Path::new(&format!("/proc/{pid}/stat"))).contains(") Z ")
     {
-        assert!(Instant::now() < deadline, "the command's child {pid} outlived SIGKILL");
+        assert!(
+            Instant::now() < deadline,
+            "the command's child {pid} outlived SIGKILL"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -133,8 +165,14 @@ fn a_missing_program_gives_127() {
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
-    assert!(log.contains("could not be started: the program was not found"), "{log}");
-    assert!(log.contains("Check that it is installed in the image and on PATH"), "{log}");
+    assert!(
+        log.contains("could not be started: the program was not found"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Check that it is installed in the image and on PATH"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -150,7 +188,10 @@ fn a_program_that_is_not_executable_gives_127() {
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
-    assert!(log.contains("Check that the program is executable"), "{log}");
+    assert!(
+        log.contains("Check that the program is executable"),
+        "{log}"
+    );
 }
 
 /// Records the order of hook calls and fails the one named in `fail`.
@@ -162,7 +203,11 @@ struct Recording<'a> {
 
 impl Recording<'_> {
     fn step(&mut self, name: &'static str, log: &mut dyn Write) -> Result<(), HookError> {
-        let mut trace = std::fs::OpenOptions::new().create(true).append(true).open(self.trace).unwrap();
+        let mut trace = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.trace)
+            .unwrap();
         writeln!(trace, "{name}").unwrap();
         self.calls.push(name);
         writeln!(log, "hook {name}").unwrap();
@@ -195,7 +240,11 @@ fn hooks_run_around_the_commands_in_order() {
         release: vec![step("migrate")],
         release_build: Some(step("build")),
     };
-    let mut hooks = Recording { calls: vec![], fail: None, trace: &trace };
+    let mut hooks = Recording {
+        calls: vec![],
+        fail: None,
+        trace: &trace,
+    };
     let (result, log) = run(&plan, &mut hooks, Duration::from_secs(1));
     assert!(result.is_ok(), "{log}");
     assert_eq!(read(&trace), "preflight\nbuild\nupload\nmigrate\npublish\n");
@@ -206,7 +255,11 @@ fn without_release_build_there_is_no_preflight_or_upload() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace");
     let plan = release(vec![sh(&format!("echo migrate >> '{}'", trace.display()))]);
-    let mut hooks = Recording { calls: vec![], fail: None, trace: &trace };
+    let mut hooks = Recording {
+        calls: vec![],
+        fail: None,
+        trace: &trace,
+    };
     let (result, log) = run(&plan, &mut hooks, Duration::from_secs(1));
     assert!(result.is_ok(), "{log}");
     assert_eq!(read(&trace), "migrate\npublish\n");
@@ -215,9 +268,21 @@ fn without_release_build_there_is_no_preflight_or_upload() {
 #[test]
 fn a_failing_hook_stops_the_release_where_it_fails() {
     for (fail, expected_trace, expected_line) in [
-        ("preflight", "preflight\n", "the preflight check of the artifact store failed: preflight broke (exit status 1). The 2 steps after it were not run."),
-        ("upload", "preflight\nbuild\nupload\n", "the upload after step 1/2 (release-build from test: sh -c"),
-        ("publish", "preflight\nbuild\nupload\nmigrate\npublish\n", "publishing the static artifacts failed: publish broke (exit status 1)."),
+        (
+            "preflight",
+            "preflight\n",
+            "the preflight check of the artifact store failed: preflight broke (exit status 1). The 2 steps after it were not run.",
+        ),
+        (
+            "upload",
+            "preflight\nbuild\nupload\n",
+            "the upload after step 1/2 (release-build from test: sh -c",
+        ),
+        (
+            "publish",
+            "preflight\nbuild\nupload\nmigrate\npublish\n",
+            "publishing the static artifacts failed: publish broke (exit status 1).",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let trace = dir.path().join("trace");
@@ -226,10 +291,17 @@ fn a_failing_hook_stops_the_release_where_it_fails() {
             release: vec![step("migrate")],
             release_build: Some(step("build")),
         };
-        let mut hooks = Recording { calls: vec![], fail: Some(fail), trace: &trace };
+        let mut hooks = Recording {
+            calls: vec![],
+            fail: Some(fail),
+            trace: &trace,
+        };
         let (result, log) = run(&plan, &mut hooks, Duration::from_secs(1));
         assert_eq!(result.unwrap_err().exit_code(), 1, "{log}");
         assert_eq!(read(&trace), expected_trace, "{fail}");
-        assert!(log.lines().last().unwrap().contains(expected_line), "{fail}: {log}");
+        assert!(
+            log.lines().last().unwrap().contains(expected_line),
+            "{fail}: {log}"
+        );
     }
 }

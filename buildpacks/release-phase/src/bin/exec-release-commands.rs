@@ -47,10 +47,15 @@ fn main() -> ExitCode {
 fn print_plan(plan: &ReleasePlan) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut lines = plan.steps().enumerate().map(|(index, (kind, command))| {
-        let timeout = command
-            .timeout
-            .map_or_else(|| "no timeout".to_string(), |timeout| format!("timeout {timeout}"));
-        format!("{}. {kind} from {} ({timeout}): {command}", index + 1, command.source)
+        let timeout = command.timeout.map_or_else(
+            || "no timeout".to_string(),
+            |timeout| format!("timeout {timeout}"),
+        );
+        format!(
+            "{}. {kind} from {} ({timeout}): {command}",
+            index + 1,
+            command.source
+        )
     });
     let written = lines.try_for_each(|line| writeln!(stdout, "{line}"));
     if written.is_ok() && plan.is_empty() {
