@@ -1,0 +1,128 @@
+//! The main scenarios with `pack` and Docker, through libcnb-test. They need a Docker engine
+//! and `pack`, so they are ignored by default: run them with
+//! `cargo test -p release-phase --test integration_test -- --ignored`.
+
+// Test helpers panic with a clear message, as libcnb-test's do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use libcnb_test::{BuildConfig, BuildpackReference, ContainerConfig, TestRunner, assert_contains};
+use std::path::PathBuf;
+
+const BUILDER: &str = "heroku/builder:24";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from("tests/fixtures").join(name)
+}
+
+/// The test-only buildpack that hands commands over and declares `web`, written to a folder.
+fn helper_buildpack() -> BuildpackReference {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("integration_test/helper");
+    test_support::write_helper_buildpack(&dir).unwrap();
+    BuildpackReference::Other(dir.display().to_string())
+}
+
+#[test]
+#[ignore = "integration test"]
+fn without_configuration_nothing_is_added() {
+    TestRunner::default().build(BuildConfig::new(BUILDER, fixture("no_config")), |context| {
+        assert_contains!(
+            context.pack_stdout,
+            "Release Phase: no release commands configured in `project.toml` or the Build Plan, nothing to do"
+        );
+    });
+}
+
+#[test]
+#[ignore = "integration test"]
+fn release_commands_run_in_order() {
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, fixture("release_only")),
+        |context| {
+            assert_contains!(context.pack_stdout, "Release plan, in the order it runs");
+            context.start_container(ContainerConfig::new().entrypoint("release"), |container| {
+                let logs = container.logs_wait();
+                assert_contains!(logs.stdout, "migrating database");
+                assert_contains!(logs.stderr, "[1/2] release from project.toml: bash -c");
+                assert_contains!(logs.stderr, "Release phase completed: 2 commands succeeded");
+            });
+        },
+    );
+}
+
+#[test]
+#[ignore = "integration test"]
+fn release_build_runs_before_release_commands() {
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, fixture("release_and_release_build")),
+        |context| {
+            assert_contains!(
+                context.pack_stdout,
+                "Static artifacts of `release-build` will be loaded when a `web` process starts"
+            );
+            context.start_container(ContainerConfig::new().entrypoint("release"), |container| {
+                let logs = container.logs_wait();
+                assert_contains!(logs.stderr, "[1/2] release-build from project.toml");
+                assert_contains!(logs.stderr, "[2/2] release from project.toml");
+            });
+        },
+    );
+}
+
+#[test]
+#[ignore = "integration test"]
+fn commands_from_a_later_buildpack_run_first() {
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, fixture("commands_from_buildpack"))
+            .buildpacks([BuildpackReference::CurrentCrate, helper_buildpack()]),
+        |context| {
+            assert_contains!(
+                context.pack_stdout,
+                "(from Test Front-end Buildpack, timeout 5m)"
+            );
+            context.start_container(ContainerConfig::new().entrypoint("release"), |container| {
+                let logs = container.logs_wait();
+                assert_contains!(logs.stderr, "[1/3] release from Test Front-end Buildpack");
+                assert_contains!(logs.stderr, "[2/3] release from Test Cache Warmer");
+                assert_contains!(logs.stderr, "[3/3] release from project.toml");
+            });
+        },
+    );
+}
+
+#[test]
+#[ignore = "integration test"]
+fn a_failing_command_stops_the_release() {
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, fixture("failing_middle_command")),
+        |context| {
+            context.start_container(ContainerConfig::new().entrypoint("release"), |container| {
+                let logs = container.logs_wait();
+                assert_contains!(
+                    logs.stderr,
+                    "exited with code 3 (exit status 3). The step after it was not run."
+                );
+            });
+        },
+    );
+}
+
+#[test]
+#[ignore = "integration test"]
+fn bad_configuration_fails_the_build() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(
+        app.path().join("project.toml"),
+        "[[com.heroku.phase.relase]]\ncommand = \"rake\"\n",
+    )
+    .unwrap();
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, app.path())
+            .expected_pack_result(libcnb_test::PackResult::Failure),
+        |context| {
+            assert_contains!(
+                context.pack_stdout,
+                "`com.heroku.phase.relase` is not a key the release phase knows. Did you mean `release`?"
+            );
+        },
+    );
+}
