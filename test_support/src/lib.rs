@@ -11,6 +11,7 @@
 //! alternatives in build plans, SBOMs, caching between builds and image export.
 
 mod build;
+pub mod demo;
 mod detect;
 mod error;
 mod helper_buildpack;
