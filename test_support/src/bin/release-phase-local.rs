@@ -1,5 +1,5 @@
 //! `cargo run -p test_support --bin release-phase-local [APP_DIR] [NAME=VALUE...]`: builds the
-//! buildpack's programs, then builds APP_DIR (a sample app by default) and runs its `release`
+//! buildpack's programs, then builds `APP_DIR` (a sample app by default) and runs its `release`
 //! and `web` processes on the local platform, without Docker.
 
 use std::path::PathBuf;
