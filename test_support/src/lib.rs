@@ -111,3 +111,22 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, PlatformE
 fn escaped_id(id: &str) -> String {
     id.replace('/', "_")
 }
+
+/// Waits up to `timeout` for the process `pid` to end (to be gone or a zombie); returns whether
+/// it did.
+#[must_use]
+pub fn wait_until_process_ends(pid: u32, timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        if matches!(state, None | Some(Some('Z' | 'X'))) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

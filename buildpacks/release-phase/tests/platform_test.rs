@@ -308,51 +308,87 @@ fn a_missing_command_gives_127() {
 }
 
 #[test]
-fn sigterm_to_the_release_process_reaches_the_running_command_and_nothing_after_it_runs() {
-    let app = tempfile::tempdir().unwrap();
-    std::fs::write(
-        app.path().join("project.toml"),
-        indoc! {r#"
-            [[com.heroku.phase.release]]
-            command = "bash"
-            args = ["-c", "trap 'echo got-term >> release-trace.txt; exit 7' TERM; echo started >> release-trace.txt; sleep 30 & wait"]
+fn sigterm_and_sigint_to_the_release_process_reach_the_running_command_and_nothing_after_it_runs() {
+    use nix::sys::signal::Signal;
+    for (signal, name) in [(Signal::SIGTERM, "TERM"), (Signal::SIGINT, "INT")] {
+        let app = tempfile::tempdir().unwrap();
+        std::fs::write(
+            app.path().join("project.toml"),
+            format!(
+                r#"
+                [[com.heroku.phase.release]]
+                command = "bash"
+                args = ["-c", "trap 'echo got-{name} >> release-trace.txt; exit 7' {name}; sleep 30 & echo $! > sleep.pid; echo started >> release-trace.txt; wait"]
 
-            [[com.heroku.phase.release]]
-            command = "bash"
-            args = ["-c", "echo after >> release-trace.txt"]
-        "#},
-    )
-    .unwrap();
-    let built = platform().build(app.path()).unwrap();
-    let (mut command, _) = built.launch_command("release", &[]).unwrap();
-    let child = command
+                [[com.heroku.phase.release]]
+                command = "bash"
+                args = ["-c", "echo after >> release-trace.txt"]
+                "#
+            ),
+        )
+        .unwrap();
+        let built = platform().build(app.path()).unwrap();
+        let (mut command, _) = built.launch_command("release", &[]).unwrap();
+        let child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while trace(app.path()) != "started\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the command never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(exit_code(output.status), Some(7), "{stderr}");
+        let sleep_pid = std::fs::read_to_string(app.path().join("sleep.pid")).unwrap();
+        assert!(
+            test_support::wait_until_process_ends(
+                sleep_pid.trim().parse().unwrap(),
+                std::time::Duration::from_secs(5)
+            ),
+            "the command's background job was killed with it"
+        );
+        assert_eq!(
+            trace(app.path()),
+            format!("started\ngot-{name}\n"),
+            "the command got SIG{name} and the next command never ran"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "[1/2] release exited with code 7 after the release phase received SIG{name}, after "
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn commands_get_the_process_environment_and_run_in_the_app_folder() {
+    let (app, built) = build_project_toml(
+        "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"echo \\\"$GREETING from $PWD\\\"; read line; echo \\\"read: $line\\\"\"]\n",
+    );
+    let (mut command, _) = built
+        .launch_command("release", &[("GREETING", "hello")])
+        .unwrap();
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while trace(app.path()) != "started\n" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the command never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"from stdin\n").unwrap();
     let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(exit_code(output.status), Some(7), "{stderr}");
+    assert!(output.status.success());
     assert_eq!(
-        trace(app.path()),
-        "started\ngot-term\n",
-        "the next command never ran"
-    );
-    assert!(
-        stderr.contains(
-            "[1/2] release exited with code 7 after the release phase received SIGTERM, after "
-        ),
-        "{stderr}"
+        String::from_utf8_lossy(&output.stdout),
+        format!("hello from {}\nread: from stdin\n", app.path().display())
     );
 }
 

@@ -105,6 +105,11 @@ pub(crate) fn run_command(command: &ReleaseCommand, events: &Events, grace: Dura
         }
     };
 
+    if stage != Stage::Running {
+        // The command is being stopped: nothing it started may outlive it, such as a background
+        // job that ignores SIGINT.
+        signal_group(group, Signal::SIGKILL);
+    }
     let result = match status {
         Err(error) => CommandResult::CannotWait(error),
         Ok(_) if timed_out => CommandResult::TimedOut {

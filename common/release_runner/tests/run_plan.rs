@@ -142,17 +142,11 @@ fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
         log.contains("was killed with SIGKILL because SIGTERM did not stop it"),
         "{log}"
     );
-    let pid = read(&child_pid).trim().to_string();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Path::new(&format!("/proc/{pid}")).exists()
-        && !read(Path::new(&format!("/proc/{pid}/stat"))).contains(") Z ")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the command's child {pid} outlived SIGKILL"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let pid: u32 = read(&child_pid).trim().parse().unwrap();
+    assert!(
+        test_support::wait_until_process_ends(pid, Duration::from_secs(5)),
+        "the command's child {pid} outlived SIGKILL"
+    );
 }
 
 #[test]
