@@ -19,6 +19,7 @@ mod launch;
 mod layer_env;
 pub mod package;
 pub mod release_phase;
+pub mod s3_server;
 
 pub use build::{BuildOutput, Built};
 pub use detect::DetectOutput;

@@ -11,6 +11,7 @@ pub const PROGRAMS: &[&str] = &[
     "exec-release-commands",
     "upload-release-artifacts",
     "download-release-artifacts",
+    "release-artifacts",
 ];
 
 /// The folder holding this workspace's `Cargo.toml`.

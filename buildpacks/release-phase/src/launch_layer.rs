@@ -10,7 +10,7 @@ use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
 use libcnb::data::{layer_name, process_type};
 use libcnb::layer::UncachedLayerDefinition;
 use release_commands::ReleasePlan;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The plan file's name inside the layer.
 const PLAN_FILE: &str = "release-plan.toml";
@@ -21,6 +21,12 @@ const PROGRAMS: &[&str] = &[
     RUNNER,
     "upload-release-artifacts",
     "download-release-artifacts",
+    "release-artifacts",
+];
+/// Other names of programs, as links in `bin/`: (alias, program).
+const ALIASES: &[(&str, &str)] = &[
+    ("save-release-artifacts", "upload-release-artifacts"),
+    ("load-release-artifacts", "download-release-artifacts"),
 ];
 /// The program that loads static artifacts when a `web` process starts.
 const WEB_LOADER: &str = "download-release-artifacts";
@@ -49,6 +55,16 @@ pub(crate) fn write(
     let bin_dir = layer_dir.join("bin");
     for program in PROGRAMS {
         install(&programs.join(program), &bin_dir.join(program))?;
+    }
+    for (alias, program) in ALIASES {
+        let link = bin_dir.join(alias);
+        std::os::unix::fs::symlink(program, &link).map_err(|source| {
+            ReleasePhaseError::CannotInstallProgram {
+                from: PathBuf::from(program),
+                to: link.clone(),
+                source,
+            }
+        })?;
     }
     if plan.release_build.is_some() {
         let loader = layer_dir.join("exec.d").join("web").join(WEB_LOADER);

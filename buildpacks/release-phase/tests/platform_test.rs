@@ -64,7 +64,7 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     let output = our_build(&built);
     assert_eq!(output.stdout, "");
     assert_eq!(
-        bullet_stream::strip_ansi(&output.stderr),
+        strip(&output.stderr),
         "- Release Phase: no release commands configured in `project.toml` or the Build Plan, nothing to do\n"
     );
     let layers: Vec<_> = std::fs::read_dir(built.buildpack_layers_dir(BUILDPACK_ID))
@@ -75,8 +75,22 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
     assert!(!built.processes().unwrap().contains_key("release"));
 }
 
+/// The build output without colors, and with the build's duration (which varies) as `<time>`.
 fn strip(text: &str) -> String {
-    bullet_stream::strip_ansi(text)
+    let plain = bullet_stream::strip_ansi(text);
+    plain
+        .lines()
+        .map(|line| match line.strip_prefix("- Done (finished in ") {
+            Some(_) => "- Done (finished in <time>)",
+            None => line,
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Settings for a release with static artifacts in a `file://` store under `store`.
+fn artifact_env<'a>(store: &'a str, release_id: &'a str) -> [(&'a str, &'a str); 2] {
+    [("STATIC_ARTIFACTS_URL", store), ("RELEASE_ID", release_id)]
 }
 
 fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
@@ -104,7 +118,7 @@ fn release_commands_run_in_order_through_the_release_process() {
               - 1. release: `bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt'` (from project.toml, timeout 15m)
               - 2. release: `bash -c 'echo purge >> release-trace.txt'` (from project.toml)
             - Added the `release` process type, which runs the plan before each release
-            - Done (finished in < 0.1s)
+            - Done (finished in <time>)
         "}
     );
 
@@ -175,9 +189,22 @@ fn release_build_only_installs_the_web_loader_and_runs_release_build() {
             .exists()
     );
 
-    let run = built.launch("release", &[]).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let run = built.launch("release", &artifact_env(&url, "v1")).unwrap();
     assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "build\n");
+    assert!(
+        store.path().join("release-v1.tar.zst").is_file(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        store.path().join("release-v1.json").is_file(),
+        "{}",
+        run.stderr
+    );
+    assert!(store.path().join("latest.json").is_file(), "{}", run.stderr);
     assert!(
         run.stderr
             .contains("[1/1] release-build from project.toml: bash -c"),
@@ -192,10 +219,12 @@ fn release_build_runs_before_release_commands() {
     assert!(built.success(), "{:?}", built.builds);
     let output = strip(&our_build(&built).stderr);
     assert!(
-        output.contains("  - 1. release-build: `bash -c 'echo build >> release-trace.txt'` (from project.toml, timeout 10m)\n  - 2. release: `bash -c 'echo migrate >> release-trace.txt'` (from project.toml)\n"),
+        output.contains("  - 1. release-build: `bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt'` (from project.toml, timeout 10m)\n  - 2. release: `bash -c 'echo migrate >> release-trace.txt'` (from project.toml)\n"),
         "{output}"
     );
-    let run = built.launch("release", &[]).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let run = built.launch("release", &artifact_env(&url, "v1")).unwrap();
     assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
     assert_eq!(trace(app.path()), "build\nmigrate\n");
     assert!(
@@ -522,4 +551,107 @@ fn build_plan_metadata_with_unknown_keys_warns_and_wrong_values_fail() {
         stderr.contains("! Couldn't use the `release-phase` Build Plan entry #1 (from Broken Buildpack): `release[1].command` must be a string, but it is an array."),
         "{stderr}"
     );
+}
+
+/// Build, then `release` for v1 and v2 (release-build, upload, release commands, publish), then
+/// a `web` start for v1 whose exec.d loader replaces a stale folder with exactly v1's files.
+fn full_flow(store_env: &[(String, String)], describe: &str) {
+    let (app, built) = build_fixture("static_artifacts_flow");
+    assert!(built.success(), "{:?}", built.builds);
+    let env_for = |id: &'static str| -> Vec<(&str, &str)> {
+        store_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain([("RELEASE_ID", id)])
+            .collect()
+    };
+    for id in ["v1", "v2"] {
+        let run = built.launch("release", &env_for(id)).unwrap();
+        assert_eq!(
+            exit_code(run.status),
+            Some(0),
+            "{describe} {id}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("Uploaded release {id}: ")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "Published release {id}'s static artifacts as the latest"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(trace(app.path()), "migrate\nmigrate\n");
+
+    // Whatever is in the folder before the start must not survive it.
+    std::fs::write(app.path().join("static-artifacts/stale.txt"), "old").unwrap();
+    let web = built.launch("web", &env_for("v1")).unwrap();
+    assert_eq!(exit_code(web.status), Some(0), "{}", web.stderr);
+    assert_eq!(web.exec_d.len(), 1, "the loader ran once");
+    let loader = &web.exec_d[0];
+    assert!(
+        loader
+            .program
+            .ends_with("exec.d/web/download-release-artifacts")
+    );
+    assert_eq!(loader.env["STATIC_ARTIFACTS_LOADED_RELEASE_ID"], "v1");
+    assert!(
+        loader.env["STATIC_ARTIFACTS_LOADED_FROM_KEY"].ends_with("release-v1.tar.zst"),
+        "{:?}",
+        loader.env
+    );
+    assert!(
+        loader
+            .stderr
+            .contains("Loaded release v1 into static-artifacts: "),
+        "{}",
+        loader.stderr
+    );
+    let key = &loader.env["STATIC_ARTIFACTS_LOADED_FROM_KEY"];
+    assert_eq!(
+        web.stdout,
+        format!(
+            "loaded from {key} (release v1)\n.\n./assets\n./assets/nested\n./assets/nested/empty.txt\n./assets/site.css\n./index.html\n./style.css\n<h1>release v1</h1>\n"
+        ),
+        "{describe}"
+    );
+    let siblings: Vec<_> = std::fs::read_dir(app.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("loading"))
+        .collect();
+    assert!(
+        siblings.is_empty(),
+        "no staging folder is left behind: {siblings:?}"
+    );
+
+    // A web process without a release id gets a clear error, and does not start.
+    let error = built
+        .launch("web", &env_for("v1")[..store_env.len()])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("RELEASE_ID is not set."), "{error}");
+}
+
+#[test]
+fn static_artifacts_flow_through_a_file_store() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    full_flow(&[("STATIC_ARTIFACTS_URL".into(), url)], "file://");
+}
+
+#[test]
+fn static_artifacts_flow_through_s3() {
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let mut targets = vec![test_support::s3_server::S3Target::of(&server)];
+    targets.extend(test_support::s3_server::S3Target::moto());
+    for target in targets {
+        let prefix = test_support::s3_server::unique_prefix("flow");
+        full_flow(&target.env(&prefix), target.name);
+    }
 }

@@ -1,14 +1,19 @@
 //! `exec-release-commands`: the program behind the `release` process type.
 
 use clap::Parser;
+use release_artifacts::ArtifactHooks;
 use release_commands::ReleasePlan;
 use release_runner::{NoArtifacts, RunOptions, run_plan};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Runs the release phase: the release-build command, then each release command in order,
-/// stopping at the first failure.
+/// The folder the release-build command writes its output to, in the app folder.
+const STATIC_ARTIFACTS: &str = "static-artifacts";
+
+/// Runs the release phase: with a release-build command, checks the static artifacts store,
+/// runs release-build and uploads its static-artifacts folder; then runs each release command in
+/// order, stopping at the first failure; then publishes the release's artifacts as the latest.
 ///
 /// Exit status: 0 when every command succeeded; otherwise the failing command's own code,
 /// 128+N when it was killed by signal N, 124 when it timed out, 127 when it could not be found
@@ -38,7 +43,21 @@ fn main() -> ExitCode {
     if args.plan {
         return print_plan(&plan);
     }
-    match run_plan(&plan, &mut NoArtifacts, &RunOptions::default(), stderr) {
+    let result = if plan.release_build.is_some() {
+        match ArtifactHooks::new(PathBuf::from(STATIC_ARTIFACTS)) {
+            Ok(mut hooks) => run_plan(&plan, &mut hooks, &RunOptions::default(), stderr),
+            Err(error) => {
+                let _ = writeln!(
+                    stderr,
+                    "[release-phase] Release phase failed: couldn't start: {error}"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        run_plan(&plan, &mut NoArtifacts, &RunOptions::default(), stderr)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => ExitCode::from(u8::try_from(failure.exit_code()).unwrap_or(1)),
     }

@@ -1,10 +1,25 @@
-//! `upload-release-artifacts`: a placeholder until static artifacts are implemented.
+//! `upload-release-artifacts` (alias `save-release-artifacts`): stores a folder as this
+//! release's static artifacts.
 
+use clap::Parser;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Archives DIR (tar, then zstd or gzip) and streams it to the store of STATIC_ARTIFACTS_URL as
+/// release RELEASE_ID's static artifacts, then writes its manifest. Re-running with the same
+/// files does nothing; other files for a release already stored are refused.
+///
+/// Exit status: 0 stored (or already stored); 1 the upload failed; 2 bad arguments; 3 a setting
+/// is missing or invalid.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// The folder to store.
+    #[arg(default_value = "static-artifacts")]
+    dir: PathBuf,
+}
+
 fn main() -> ExitCode {
-    eprintln!(
-        "upload-release-artifacts is not implemented yet in this version of heroku/release-phase."
-    );
-    ExitCode::from(2)
+    let args = Args::parse();
+    ExitCode::from(release_artifacts::programs::upload_main(&args.dir))
 }

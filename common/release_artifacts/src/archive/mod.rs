@@ -1,0 +1,10 @@
+//! Archives of a folder: tar, compressed with zstd or gzip, hashed with SHA-256 on the way, and
+//! extracted back without ever writing outside the target folder.
+
+mod pack;
+mod streams;
+mod unpack;
+
+pub use pack::{PackSummary, pack};
+pub(crate) use streams::{ChannelReader, ChunkWriter, HashingReader, HashingWriter};
+pub use unpack::{UnpackError, UnpackSummary, unpack};

@@ -1,0 +1,44 @@
+//! Static artifacts of a release: the output folder of `release-build`, stored as one archive
+//! per release in S3 (or an S3-compatible store) or a `file://` folder, and loaded back into
+//! `web` processes when they start.
+//!
+//! - [`Settings`] reads `RELEASE_ID` and every `STATIC_ARTIFACTS_*` variable;
+//! - [`Store`] is one interface over both kinds of store ([`manifest`] holds the layout);
+//! - [`upload_release`], [`load_release`], [`publish_release`], [`prune_releases`],
+//!   [`list_releases`], [`verify_release`] and [`promote_release`] are the operations the
+//!   programs run; [`ArtifactHooks`] plugs them into the release process.
+
+mod archive;
+mod hooks;
+pub mod manifest;
+mod operations;
+pub mod programs;
+mod progress;
+mod release_id;
+mod settings;
+mod store;
+mod store_url;
+
+pub use archive::{PackSummary, UnpackError, UnpackSummary, pack, unpack};
+pub use hooks::ArtifactHooks;
+pub use manifest::{Latest, Manifest};
+pub use operations::{
+    ArtifactError, Loaded, ReleaseListing, list_releases, load_release, promote_release,
+    prune_releases, publish_release, upload_release, verify_release,
+};
+pub use progress::Log;
+pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
+pub use settings::{Compression, Fallback, Settings, SettingsError};
+pub use store::{
+    CHUNK_SIZE, CONCURRENCY, Confirm, FileStore, ObjectInfo, S3Store, Store, StoreError,
+};
+pub use store_url::{BadStoreUrl, StoreUrl};
+
+use std::time::Duration;
+
+/// The wait before retry number `attempt` (from 1): exponential from 200 ms, capped at 5 s, with
+/// full jitter so that many clients do not retry in step.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let ceiling = 200u64.saturating_mul(1 << attempt.min(5)).min(5_000);
+    Duration::from_millis(fastrand::u64(ceiling / 2..=ceiling))
+}

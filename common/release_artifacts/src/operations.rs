@@ -1,0 +1,820 @@
+//! What the programs do: upload, load, publish, prune, list, verify and promote releases.
+
+use crate::archive::{ChannelReader, ChunkWriter, HashingReader};
+use crate::manifest::{LATEST_KEY, archive_key, manifest_key, now, release_of_manifest_key};
+use crate::progress::{mib, rate};
+use crate::{
+    Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
+    StoreError, UnpackError, UnpackSummary, manifest::BadDocument, pack, unpack,
+};
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A failed artifact operation; the text says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// A setting is missing or wrong.
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A manifest or `latest.json` is invalid.
+    #[error("{0}")]
+    Document(#[from] BadDocument),
+    /// The folder to upload does not exist.
+    #[error("Couldn't upload {}: the folder does not exist. The release-build command must write the static artifacts there.", dir.display())]
+    NoFolder {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The folder cannot be archived.
+    #[error("Couldn't archive {}: {message}", dir.display())]
+    CannotPack {
+        /// The folder.
+        dir: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// The release already has different artifacts, and archives are immutable.
+    #[error(
+        "Release {id} already has static artifacts with another digest at {location}. Stored artifacts are never replaced: release with a new RELEASE_ID."
+    )]
+    Immutable {
+        /// The release.
+        id: ReleaseId,
+        /// Where its archive is.
+        location: String,
+    },
+    /// Neither this release nor (with the fallback) the latest one has artifacts.
+    #[error("{0}")]
+    NoArtifacts(String),
+    /// The archive was refused or could not be extracted.
+    #[error("Couldn't extract {location}: {error}")]
+    Extract {
+        /// The archive.
+        location: String,
+        /// What went wrong.
+        error: UnpackError,
+    },
+    /// The archive's bytes differ from its manifest.
+    #[error(
+        "{location} is corrupt: its {what} is {actual}, but the manifest says {expected}. Nothing was changed; upload the release's artifacts again."
+    )]
+    Mismatch {
+        /// The archive.
+        location: String,
+        /// "SHA-256" or "size".
+        what: &'static str,
+        /// What the manifest says.
+        expected: String,
+        /// What was received.
+        actual: String,
+    },
+    /// A local file operation failed.
+    #[error("Couldn't {action} {}: {error}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The whole operation took longer than allowed.
+    #[error("Gave up after {} s (STATIC_ARTIFACTS_LOAD_TIMEOUT): {doing}. Nothing was changed.", limit.as_secs())]
+    TimedOut {
+        /// The limit.
+        limit: Duration,
+        /// What was under way.
+        doing: String,
+    },
+}
+
+/// The archive a load reads.
+#[derive(Clone, Debug)]
+struct Source {
+    id: ReleaseId,
+    key: String,
+    format: Compression,
+    size: u64,
+    /// The expected SHA-256, when there is a manifest.
+    sha256: Option<String>,
+    /// The most the files may add up to.
+    limit: u64,
+}
+
+/// Limit on extracted bytes for an archive without manifest: generous for real static files,
+/// far below what a decompression bomb expands to.
+fn limit_without_manifest(size: u64) -> u64 {
+    size.saturating_mul(200).max(1 << 30)
+}
+
+impl Source {
+    fn from_manifest(manifest: &Manifest, id: ReleaseId) -> Self {
+        Source {
+            id,
+            key: manifest.archive_key.clone(),
+            format: manifest.format,
+            size: manifest.size,
+            sha256: Some(manifest.sha256.clone()),
+            limit: manifest.unpacked_size,
+        }
+    }
+}
+
+/// Reads the manifest of `id`, if it exists.
+async fn read_manifest(store: &Store, id: &ReleaseId) -> Result<Option<Manifest>, ArtifactError> {
+    let key = manifest_key(id);
+    match store.get_small(&key).await? {
+        Some(bytes) => Ok(Some(Manifest::parse(
+            &bytes,
+            &store.location_of(&key),
+            Some(id),
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// Finds the archive of `id`: its manifest, or else a bare `release-<id>.tgz` of earlier tools.
+/// A 403 counts as missing here (S3 answers 403 for missing keys to credentials that may not
+/// list); a real permission problem then shows on the fallback's reads.
+async fn find_source(store: &Store, id: &ReleaseId) -> Result<Option<Source>, ArtifactError> {
+    match read_manifest(store, id).await {
+        Ok(Some(manifest)) => return Ok(Some(Source::from_manifest(&manifest, id.clone()))),
+        Ok(None) | Err(ArtifactError::Store(StoreError::Denied(_))) => {}
+        Err(error) => return Err(error),
+    }
+    let legacy = archive_key(id, Compression::Gzip);
+    match store.size_of(&legacy).await {
+        Ok(Some(size)) => Ok(Some(Source {
+            id: id.clone(),
+            key: legacy,
+            format: Compression::Gzip,
+            size,
+            sha256: None,
+            limit: limit_without_manifest(size),
+        })),
+        Ok(None) | Err(StoreError::Denied(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Archives `dir` and stores it as this release's artifacts, then writes its manifest.
+///
+/// When the release already has artifacts with the same digest, nothing is uploaded (re-runs
+/// are idempotent); with another digest, the upload is refused (archives are immutable).
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] for a missing setting or folder, an unreadable file, a store
+/// failure, or an existing archive with another digest.
+pub async fn upload_release(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+) -> Result<Manifest, ArtifactError> {
+    let id = settings.release_id()?.clone();
+    if !dir.is_dir() {
+        return Err(ArtifactError::NoFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let started = Instant::now();
+    if let Some(existing) = read_manifest(store, &id).await? {
+        let digest = digest_of(dir, existing.format).await?;
+        let stored = store.size_of(&existing.archive_key).await?;
+        if digest == existing.sha256 && stored == Some(existing.size) {
+            log.line(&format!(
+                "Release {id}'s static artifacts are already stored with the same digest at {}: nothing to upload.",
+                store.location_of(&existing.archive_key)
+            ));
+            return Ok(existing);
+        }
+        return Err(ArtifactError::Immutable {
+            location: store.location_of(&existing.archive_key),
+            id,
+        });
+    }
+
+    let compression = settings.compression;
+    let key = archive_key(&id, compression);
+    log.line(&format!(
+        "Uploading {} to {} ({compression})",
+        dir.display(),
+        store.location_of(&key)
+    ));
+    let (sender, mut receiver) = mpsc::channel(1);
+    let progress = log.progress("Uploaded", None);
+    let counter = Arc::clone(&progress.bytes);
+    let pack_dir = dir.to_path_buf();
+    let packer = tokio::task::spawn_blocking(move || {
+        let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE);
+        let (summary, writer) = pack(&pack_dir, compression, writer)?;
+        let (sha256, size) = writer.finish()?;
+        Ok::<_, std::io::Error>((summary, sha256, size))
+    });
+    // Count bytes as they leave, and turn a packing failure into an aborted upload.
+    let (forward, chunks) = mpsc::channel::<Bytes>(1);
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let failure_seen = Arc::clone(&failure);
+    let forwarder = tokio::spawn(async move {
+        while let Some(chunk) = receiver.recv().await {
+            match chunk {
+                Ok(bytes) => {
+                    counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    if forward.send(bytes).await.is_err() {
+                        return false;
+                    }
+                }
+                Err(message) => {
+                    if let Ok(mut slot) = failure_seen.lock() {
+                        *slot = Some(message);
+                    }
+                    return false;
+                }
+            }
+        }
+        true
+    });
+    let upload = store.upload_checked(&key, chunks, forwarder);
+    let (uploaded, packed) = tokio::join!(upload, packer);
+    let packed = packed
+        .map_err(|error| ArtifactError::CannotPack {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        })?
+        .map_err(|error| ArtifactError::CannotPack {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        });
+    // A packing error explains a failed upload better than the upload's own error.
+    let (summary, sha256, size) = match (packed, uploaded) {
+        (Ok(packed), Ok(())) => packed,
+        (Err(error), _) => return Err(error),
+        (Ok(_), Err(error)) => return Err(error.into()),
+    };
+    drop(progress);
+
+    let manifest = Manifest {
+        release_id: id.to_string(),
+        archive_key: key.clone(),
+        format: compression,
+        size,
+        sha256,
+        file_count: summary.file_count,
+        unpacked_size: summary.unpacked_size,
+        created_at: now(),
+    };
+    store
+        .put_small(&manifest_key(&id), manifest.to_json())
+        .await?;
+    let elapsed = started.elapsed();
+    log.line(&format!(
+        "Uploaded release {id}: {} archive of {} files ({} unpacked) in {:.1}s, {}.",
+        mib(size),
+        summary.file_count,
+        mib(summary.unpacked_size),
+        elapsed.as_secs_f64(),
+        rate(size, elapsed)
+    ));
+    Ok(manifest)
+}
+
+/// The SHA-256 the archive of `dir` would have, without storing it.
+async fn digest_of(dir: &Path, compression: Compression) -> Result<String, ArtifactError> {
+    let pack_dir = dir.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut hashing = crate::archive::HashingWriter::new(std::io::sink());
+        pack(&pack_dir, compression, &mut hashing)?;
+        Ok::<_, std::io::Error>(hashing.finish())
+    })
+    .await;
+    let cannot = |message: String| ArtifactError::CannotPack {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    result
+        .map_err(|error| cannot(error.to_string()))?
+        .map_err(|error| cannot(error.to_string()))
+}
+
+/// What a load did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The release whose artifacts were loaded (this one, or the latest with the fallback).
+    pub release_id: ReleaseId,
+    /// Where the archive was read, such as `s3://bucket/prefix/release-v1.tar.zst`.
+    pub location: String,
+    /// Files extracted.
+    pub file_count: u64,
+}
+
+/// Loads this release's artifacts into `dir`: streams the archive, extracts it into a new
+/// sibling folder, checks its digest, and only then swaps it into place atomically. Without
+/// artifacts for this release, loads the latest published ones (with a warning) unless
+/// `STATIC_ARTIFACTS_FALLBACK=none`. Gives up at `deadline`.
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`]; `dir` is then left exactly as it was.
+pub async fn load_release(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+    deadline: Instant,
+) -> Result<Loaded, ArtifactError> {
+    let limit = settings.load_timeout;
+    let timed_out = |doing: &str| ArtifactError::TimedOut {
+        limit,
+        doing: doing.to_string(),
+    };
+    let id = settings.release_id()?.clone();
+    let source = tokio::time::timeout_at(deadline.into(), find_loadable(store, settings, &id, log))
+        .await
+        .map_err(|_| {
+            timed_out(&format!(
+                "looking up release {id}'s artifacts in {}",
+                store.describe()
+            ))
+        })??;
+    let started = Instant::now();
+    let location = store.location_of(&source.key);
+    log.line(&format!(
+        "Loading release {}'s static artifacts from {location}",
+        source.id
+    ));
+    let summary = fetch_and_extract(store, &source, dir, log, deadline).await?;
+    let elapsed = started.elapsed();
+    log.line(&format!(
+        "Loaded release {} into {}: {} archive, {} files ({} unpacked) in {:.1}s, {}.",
+        source.id,
+        dir.display(),
+        mib(source.size),
+        summary.file_count,
+        mib(summary.unpacked_size),
+        elapsed.as_secs_f64(),
+        rate(source.size, elapsed)
+    ));
+    Ok(Loaded {
+        release_id: source.id,
+        location,
+        file_count: summary.file_count,
+    })
+}
+
+async fn find_loadable(
+    store: &Store,
+    settings: &Settings,
+    id: &ReleaseId,
+    log: &Log,
+) -> Result<Source, ArtifactError> {
+    if let Some(source) = find_source(store, id).await? {
+        return Ok(source);
+    }
+    let missing = format!(
+        "Release {id} has no static artifacts in {} (no {} and no {})",
+        store.describe(),
+        manifest_key(id),
+        archive_key(id, Compression::Gzip)
+    );
+    if settings.fallback == Fallback::None {
+        return Err(ArtifactError::NoArtifacts(format!(
+            "{missing}, and STATIC_ARTIFACTS_FALLBACK=none. Run the release phase for this release (its release-build uploads them), or set STATIC_ARTIFACTS_FALLBACK=latest."
+        )));
+    }
+    let Some(latest) = read_latest(store).await? else {
+        return Err(ArtifactError::NoArtifacts(format!(
+            "{missing}, and no release was published yet ({LATEST_KEY} does not exist). Run the release phase for this release: its release-build uploads them."
+        )));
+    };
+    let latest_id = latest.id().ok_or_else(|| {
+        ArtifactError::NoArtifacts(format!(
+            "{missing}, and {LATEST_KEY} names no valid release"
+        ))
+    })?;
+    let manifest = read_manifest(store, &latest_id).await?.ok_or_else(|| {
+        ArtifactError::NoArtifacts(format!(
+            "{missing}, and the latest published release {latest_id} has no manifest either"
+        ))
+    })?;
+    log.warning(&format!(
+        "Release {id} has no static artifacts of its own. Loading those of the latest published release, {latest_id}, instead (STATIC_ARTIFACTS_FALLBACK=latest). Run the release phase for release {id} to upload its own."
+    ));
+    Ok(Source::from_manifest(&manifest, latest_id))
+}
+
+async fn read_latest(store: &Store) -> Result<Option<Latest>, ArtifactError> {
+    match store.get_small(LATEST_KEY).await? {
+        Some(bytes) => Ok(Some(Latest::parse(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Streams `source` into a new sibling folder of `dir`, checks it, and swaps it into place.
+async fn fetch_and_extract(
+    store: &Store,
+    source: &Source,
+    dir: &Path,
+    log: &Log,
+    deadline: Instant,
+) -> Result<UnpackSummary, ArtifactError> {
+    let location = store.location_of(&source.key);
+    let staging = staging_dir(dir);
+    std::fs::create_dir(&staging).map_err(|error| ArtifactError::Io {
+        action: "create",
+        path: staging.clone(),
+        error,
+    })?;
+    let (sender, receiver) = mpsc::channel::<Bytes>(1);
+    let progress = log.progress("Downloaded", Some(source.size));
+    let received = Arc::clone(&progress.bytes);
+    let extraction = {
+        let (source, staging, dir, location) = (
+            source.clone(),
+            staging.clone(),
+            dir.to_path_buf(),
+            location.clone(),
+        );
+        move || -> Result<UnpackSummary, ArtifactError> {
+            let result = extract_checked(receiver, received, &source, &staging, &dir, &location);
+            // After a failure this removes the partial folder; after the swap, the old content.
+            let _ = std::fs::remove_dir_all(&staging);
+            result
+        }
+    };
+    let mut extract = tokio::task::spawn_blocking(extraction);
+    let download = store.download(&source.key, source.size, sender);
+    let finished = tokio::select! {
+        result = async { (download.await, (&mut extract).await) } => Some(result),
+        () = tokio::time::sleep_until(deadline.into()) => None,
+    };
+    let Some((downloaded, extracted)) = finished else {
+        // The download was dropped, so the extraction sees the stream end and cleans up.
+        let _ = extract.await;
+        let done = progress.bytes.load(Ordering::Relaxed);
+        return Err(ArtifactError::TimedOut {
+            limit: Duration::ZERO,
+            doing: format!(
+                "downloading {location} ({} of {} received)",
+                mib(done),
+                mib(source.size)
+            ),
+        });
+    };
+    let extracted = extracted.map_err(|error| ArtifactError::Extract {
+        location: location.clone(),
+        error: UnpackError::Io(std::io::Error::other(error.to_string())),
+    })?;
+    // A failed download explains a truncated archive better than the extraction's error.
+    downloaded?;
+    extracted
+}
+
+/// `.<name>.loading-<random>`, next to `dir`.
+fn staging_dir(dir: &Path) -> PathBuf {
+    let name = dir.file_name().map_or_else(
+        || "static-artifacts".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let parent = dir.parent().filter(|parent| !parent.as_os_str().is_empty());
+    parent
+        .unwrap_or(Path::new("."))
+        .join(format!(".{name}.loading-{:016x}", fastrand::u64(..)))
+}
+
+fn extract_checked(
+    receiver: mpsc::Receiver<Bytes>,
+    received: Arc<AtomicU64>,
+    source: &Source,
+    staging: &Path,
+    dir: &Path,
+    location: &str,
+) -> Result<UnpackSummary, ArtifactError> {
+    let extract_error = |error: UnpackError| ArtifactError::Extract {
+        location: location.to_string(),
+        error,
+    };
+    let mut hashing = HashingReader::new(ChannelReader::new(receiver, received));
+    let summary =
+        unpack(&mut hashing, source.format, staging, source.limit).map_err(extract_error)?;
+    let (sha256, size) = hashing
+        .finish()
+        .map_err(|error| extract_error(UnpackError::Io(error)))?;
+    if size != source.size {
+        return Err(ArtifactError::Mismatch {
+            location: location.to_string(),
+            what: "size",
+            expected: source.size.to_string(),
+            actual: size.to_string(),
+        });
+    }
+    if let Some(expected) = &source.sha256 {
+        if &sha256 != expected {
+            return Err(ArtifactError::Mismatch {
+                location: location.to_string(),
+                what: "SHA-256",
+                expected: expected.clone(),
+                actual: sha256,
+            });
+        }
+    }
+    swap_into_place(staging, dir).map_err(|error| ArtifactError::Io {
+        action: "move the new artifacts into",
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    Ok(summary)
+}
+
+/// Puts `staging` at `dir` in one step: exchanges them when `dir` exists (the old content is
+/// then at `staging`), renames otherwise.
+fn swap_into_place(staging: &Path, dir: &Path) -> std::io::Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    match std::fs::symlink_metadata(dir) {
+        Ok(_) => renameat2(
+            AT_FDCWD,
+            staging,
+            AT_FDCWD,
+            dir,
+            RenameFlags::RENAME_EXCHANGE,
+        )
+        .map_err(std::io::Error::from),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => std::fs::rename(staging, dir),
+        Err(error) => Err(error),
+    }
+}
+
+/// Marks this release's artifacts as the latest published ones (`latest.json`), then, when
+/// `STATIC_ARTIFACTS_KEEP` is set, prunes older releases.
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] when the release has no manifest or the store fails.
+pub async fn publish_release(
+    store: &Store,
+    settings: &Settings,
+    log: &Log,
+) -> Result<(), ArtifactError> {
+    let id = settings.release_id()?.clone();
+    if read_manifest(store, &id).await?.is_none() {
+        return Err(ArtifactError::NoArtifacts(format!(
+            "Couldn't publish release {id}: it has no manifest in {}. Upload its artifacts first.",
+            store.describe()
+        )));
+    }
+    let latest = Latest {
+        release_id: id.to_string(),
+        manifest_key: manifest_key(&id),
+        published_at: now(),
+    };
+    store.put_small(LATEST_KEY, latest.to_json()).await?;
+    log.line(&format!(
+        "Published release {id}'s static artifacts as the latest ({}).",
+        store.location_of(LATEST_KEY)
+    ));
+    if let Some(keep) = settings.keep {
+        prune_releases(store, keep, &id, log).await?;
+    }
+    Ok(())
+}
+
+/// The releases in a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseListing {
+    /// Each release with a manifest, oldest first: id, manifest.
+    pub releases: Vec<Manifest>,
+    /// The release `latest.json` names, if any.
+    pub latest: Option<ReleaseId>,
+    /// Archives without a manifest (from earlier tools, or unfinished uploads).
+    pub bare_archives: Vec<String>,
+}
+
+/// Lists the releases of a store (following pagination to the end) and reads their manifests.
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] when the store fails or a manifest is invalid.
+pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactError> {
+    let objects = store.list("release-").await?;
+    let mut releases = Vec::new();
+    let mut with_manifest = std::collections::BTreeSet::new();
+    for object in &objects {
+        if let Some(id) = release_of_manifest_key(&object.key) {
+            if let Some(manifest) = read_manifest(store, &id).await? {
+                with_manifest.insert(manifest.archive_key.clone());
+                releases.push(manifest);
+            }
+        }
+    }
+    releases.sort_by(|a, b| (a.created_at, &a.release_id).cmp(&(b.created_at, &b.release_id)));
+    let bare_archives = objects
+        .iter()
+        .filter(|object| !object.key.ends_with(".json") && !with_manifest.contains(&object.key))
+        .map(|object| object.key.clone())
+        .collect();
+    let latest = read_latest(store).await?.and_then(|latest| latest.id());
+    Ok(ReleaseListing {
+        releases,
+        latest,
+        bare_archives,
+    })
+}
+
+/// Deletes the archives and manifests of all but the `keep` newest releases. Never deleted: the
+/// release `protect` (being published), the one `latest.json` names, and any release newer than
+/// `protect` (it may be publishing right now). Returns the ids deleted.
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] when the store fails.
+pub async fn prune_releases(
+    store: &Store,
+    keep: usize,
+    protect: &ReleaseId,
+    log: &Log,
+) -> Result<Vec<ReleaseId>, ArtifactError> {
+    let listing = list_releases(store).await?;
+    let protected_time = listing
+        .releases
+        .iter()
+        .find(|manifest| manifest.release_id == protect.as_str())
+        .map(|manifest| manifest.created_at);
+    let newest_first: Vec<&Manifest> = listing.releases.iter().rev().collect();
+    let mut deleted = Vec::new();
+    for manifest in newest_first.iter().skip(keep) {
+        let Some(id) = manifest.id() else { continue };
+        let newer_than_protected = protected_time.is_some_and(|time| manifest.created_at > time);
+        if &id == protect || listing.latest.as_ref() == Some(&id) || newer_than_protected {
+            continue;
+        }
+        // The manifest goes first: without it, loaders no longer pick the archive.
+        store.delete(&manifest_key(&id)).await?;
+        store.delete(&manifest.archive_key).await?;
+        deleted.push(id);
+    }
+    if !deleted.is_empty() {
+        log.line(&format!(
+            "Pruned {} release{} (STATIC_ARTIFACTS_KEEP={keep}): {}",
+            deleted.len(),
+            if deleted.len() == 1 { "" } else { "s" },
+            deleted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(deleted)
+}
+
+/// Reads a release's archive and checks it against its manifest: size, SHA-256, and that it
+/// extracts (into a temporary folder that is removed afterwards).
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] for a missing release, a store failure or a corrupt archive.
+pub async fn verify_release(
+    store: &Store,
+    id: &ReleaseId,
+    log: &Log,
+) -> Result<Manifest, ArtifactError> {
+    let manifest = read_manifest(store, id).await?.ok_or_else(|| {
+        ArtifactError::NoArtifacts(format!(
+            "Release {id} has no manifest in {}",
+            store.describe()
+        ))
+    })?;
+    let scratch = tempfile::tempdir().map_err(|error| ArtifactError::Io {
+        action: "create a temporary folder in",
+        path: std::env::temp_dir(),
+        error,
+    })?;
+    let dir = scratch.path().join("verify");
+    let source = Source::from_manifest(&manifest, id.clone());
+    let far = Instant::now() + Duration::from_secs(24 * 3600);
+    let summary = fetch_and_extract(store, &source, &dir, log, far).await?;
+    if summary.file_count != manifest.file_count || summary.unpacked_size != manifest.unpacked_size
+    {
+        return Err(ArtifactError::Mismatch {
+            location: store.location_of(&manifest.archive_key),
+            what: "content",
+            expected: format!(
+                "{} files, {} bytes",
+                manifest.file_count, manifest.unpacked_size
+            ),
+            actual: format!(
+                "{} files, {} bytes",
+                summary.file_count, summary.unpacked_size
+            ),
+        });
+    }
+    log.line(&format!(
+        "Release {id} verified: {} matches its manifest ({} files, sha256 {}).",
+        store.location_of(&manifest.archive_key),
+        manifest.file_count,
+        manifest.sha256
+    ));
+    Ok(manifest)
+}
+
+/// Copies a release's archive and manifest from `from` to `to`, checking the digest on the way
+/// (the manifest is written last, so a failed copy leaves nothing loadable behind).
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] for a missing release, a store failure, a digest mismatch or a
+/// target that already holds other artifacts for the release.
+pub async fn promote_release(
+    from: &Store,
+    to: &Store,
+    id: &ReleaseId,
+    log: &Log,
+) -> Result<Manifest, ArtifactError> {
+    let manifest = read_manifest(from, id).await?.ok_or_else(|| {
+        ArtifactError::NoArtifacts(format!(
+            "Release {id} has no manifest in {}",
+            from.describe()
+        ))
+    })?;
+    if let Some(existing) = read_manifest(to, id).await? {
+        if existing.sha256 == manifest.sha256 {
+            log.line(&format!(
+                "Release {id} is already in {} with the same digest: nothing to copy.",
+                to.describe()
+            ));
+            return Ok(existing);
+        }
+        return Err(ArtifactError::Immutable {
+            id: id.clone(),
+            location: to.location_of(&existing.archive_key),
+        });
+    }
+    let (sender, mut receiver) = mpsc::channel::<Bytes>(1);
+    let (forward, chunks) = mpsc::channel::<Bytes>(1);
+    let hasher = tokio::spawn(async move {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = receiver.recv().await {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            if forward.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        (format!("{:x}", hasher.finalize()), size)
+    });
+    let download = from.download(&manifest.archive_key, manifest.size, sender);
+    // The upload completes only if every byte arrived with the right digest.
+    let expected = (manifest.sha256.clone(), manifest.size);
+    let checker = tokio::spawn(async move {
+        let (sha256, size) = hasher.await.unwrap_or_default();
+        (sha256, size) == expected
+    });
+    let (downloaded, uploaded) = tokio::join!(
+        download,
+        to.upload_checked(&manifest.archive_key, chunks, checker)
+    );
+    downloaded?;
+    if let Err(error) = uploaded {
+        return Err(match error {
+            StoreError::Permanent(message) if message.contains("stopped before the end") => {
+                ArtifactError::Mismatch {
+                    location: from.location_of(&manifest.archive_key),
+                    what: "SHA-256",
+                    expected: manifest.sha256.clone(),
+                    actual: "different".into(),
+                }
+            }
+            other => other.into(),
+        });
+    }
+    to.put_small(&manifest_key(id), manifest.to_json()).await?;
+    log.line(&format!(
+        "Promoted release {id} from {} to {} ({}, sha256 {}).",
+        from.describe(),
+        to.describe(),
+        mib(manifest.size),
+        manifest.sha256
+    ));
+    Ok(manifest)
+}
+
+/// The async runtime the programs run operations on.
+///
+/// # Errors
+///
+/// Returns an error when the runtime cannot start.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+}

@@ -1,0 +1,234 @@
+//! The artifact programs' work after argument parsing, and their exit codes.
+
+use crate::manifest::now;
+use crate::{
+    ArtifactError, Log, ReleaseId, Settings, Store, StoreUrl, list_releases, load_release,
+    promote_release, prune_releases, upload_release, verify_release,
+};
+use std::path::Path;
+use std::time::Instant;
+
+/// Exit code: the operation failed (store, archive, digest, files).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: a setting is missing or invalid.
+pub const EXIT_SETTINGS: u8 = 3;
+/// Exit code: there are no artifacts to load (and no fallback applies).
+pub const EXIT_NO_ARTIFACTS: u8 = 4;
+/// Exit code: the load took longer than `STATIC_ARTIFACTS_LOAD_TIMEOUT`.
+pub const EXIT_TIMED_OUT: u8 = 124;
+
+fn exit_code(error: &ArtifactError) -> u8 {
+    match error {
+        ArtifactError::Settings(_) => EXIT_SETTINGS,
+        ArtifactError::NoArtifacts(_) => EXIT_NO_ARTIFACTS,
+        ArtifactError::TimedOut { .. } => EXIT_TIMED_OUT,
+        _ => EXIT_FAILED,
+    }
+}
+
+fn run<T>(
+    log: &Log,
+    what: &str,
+    work: impl AsyncFnOnce(&Settings) -> Result<T, ArtifactError>,
+) -> Result<T, u8> {
+    let runtime = crate::operations::runtime().map_err(|error| {
+        log.line(&format!("{what} failed: couldn't start: {error}"));
+        EXIT_FAILED
+    })?;
+    let settings = Settings::from_env().map_err(|error| {
+        log.line(&format!("{what} failed: {error}"));
+        EXIT_SETTINGS
+    })?;
+    runtime.block_on(work(&settings)).map_err(|error| {
+        log.line(&format!("{what} failed: {error}"));
+        exit_code(&error)
+    })
+}
+
+/// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts.
+#[must_use]
+pub fn upload_main(dir: &Path) -> u8 {
+    let log = Log::stderr("[upload-release-artifacts] ");
+    let result = run(&log, "Upload", async |settings| {
+        let store = Store::connect(settings).await?;
+        upload_release(&store, settings, dir, &log).await
+    });
+    result.map_or_else(|code| code, |_| 0)
+}
+
+/// `download-release-artifacts [DIR]`: loads this release's artifacts into `dir` within
+/// `STATIC_ARTIFACTS_LOAD_TIMEOUT`. When file descriptor 3 is open (an exec.d program), writes
+/// `STATIC_ARTIFACTS_LOADED_FROM_KEY` and `STATIC_ARTIFACTS_LOADED_RELEASE_ID` to it as TOML.
+#[must_use]
+pub fn download_main(dir: &Path) -> u8 {
+    let started = Instant::now();
+    let log = Log::stderr("[download-release-artifacts] ");
+    let result = run(&log, "Loading static artifacts", async |settings| {
+        let deadline = started + settings.load_timeout;
+        let store = Store::connect(settings).await?;
+        load_release(&store, settings, dir, &log, deadline)
+            .await
+            .map_err(|error| match error {
+                ArtifactError::TimedOut { doing, .. } => ArtifactError::TimedOut {
+                    limit: settings.load_timeout,
+                    doing,
+                },
+                other => other,
+            })
+    });
+    match result {
+        Ok(loaded) => {
+            write_exec_d_output(&[
+                ("STATIC_ARTIFACTS_LOADED_FROM_KEY", loaded.location.as_str()),
+                (
+                    "STATIC_ARTIFACTS_LOADED_RELEASE_ID",
+                    loaded.release_id.as_str(),
+                ),
+            ]);
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// Writes exec.d output (TOML) to file descriptor 3, when it is open.
+fn write_exec_d_output(vars: &[(&str, &str)]) {
+    let table: toml::Table = vars
+        .iter()
+        .map(|(name, value)| {
+            (
+                (*name).to_string(),
+                toml::Value::String((*value).to_string()),
+            )
+        })
+        .collect();
+    let Ok(text) = toml::to_string(&table) else {
+        return;
+    };
+    // Opening the descriptor by path needs no unsafe code, and simply fails when it is closed.
+    if let Ok(mut fd3) = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/fd/3")
+    {
+        let _ = std::io::Write::write_all(&mut fd3, text.as_bytes());
+    }
+}
+
+/// `release-artifacts list`.
+#[must_use]
+pub fn list_main() -> u8 {
+    let log = Log::stderr("");
+    let result = run(&log, "Listing releases", async |settings| {
+        let store = Store::connect(settings).await?;
+        list_releases(&store)
+            .await
+            .map(|listing| (listing, store.describe()))
+    });
+    let (listing, store) = match result {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    println!("Releases in {store}, oldest first:");
+    let now = now();
+    for manifest in &listing.releases {
+        let latest = if listing.latest.as_ref().map(ReleaseId::as_str) == Some(&manifest.release_id)
+        {
+            "  (latest)"
+        } else {
+            ""
+        };
+        println!(
+            "{:<40} {:>10} {:>7} files  {:>5}  {}{latest}",
+            manifest.release_id,
+            crate::progress::mib(manifest.size),
+            manifest.file_count,
+            manifest.format,
+            age(now.saturating_sub(manifest.created_at)),
+        );
+    }
+    if listing.releases.is_empty() {
+        println!("(none)");
+    }
+    for key in &listing.bare_archives {
+        println!("{key}  (archive without manifest)");
+    }
+    0
+}
+
+fn age(seconds: u64) -> String {
+    match seconds {
+        0..120 => format!("{seconds}s ago"),
+        120..7200 => format!("{}m ago", seconds / 60),
+        7200..172_800 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86_400),
+    }
+}
+
+/// `release-artifacts prune --keep N`.
+#[must_use]
+pub fn prune_main(keep: usize) -> u8 {
+    let log = Log::stderr("");
+    let result = run(&log, "Pruning", async |settings| {
+        let store = Store::connect(settings).await?;
+        let listing = list_releases(&store).await?;
+        let Some(newest) = listing
+            .latest
+            .or_else(|| listing.releases.last().and_then(crate::Manifest::id))
+        else {
+            return Ok(Vec::new());
+        };
+        prune_releases(&store, keep, &newest, &log).await
+    });
+    match result {
+        Ok(deleted) if deleted.is_empty() => {
+            log.line("Nothing to prune.");
+            0
+        }
+        Ok(_) => 0,
+        Err(code) => code,
+    }
+}
+
+/// `release-artifacts verify [--release ID]`.
+#[must_use]
+pub fn verify_main(release: Option<&str>) -> u8 {
+    let log = Log::stderr("");
+    let result = run(&log, "Verifying", async |settings| {
+        let id = chosen_release(settings, release)?;
+        let store = Store::connect(settings).await?;
+        verify_release(&store, &id, &log).await
+    });
+    result.map_or_else(|code| code, |_| 0)
+}
+
+/// `release-artifacts promote --to URL [--release ID]`.
+#[must_use]
+pub fn promote_main(to: &str, release: Option<&str>) -> u8 {
+    let log = Log::stderr("");
+    let result = run(&log, "Promoting", async |settings| {
+        let id = chosen_release(settings, release)?;
+        let target_url: StoreUrl =
+            to.parse().map_err(
+                |crate::BadStoreUrl(message)| crate::SettingsError::Invalid {
+                    name: "--to",
+                    message,
+                },
+            )?;
+        let from = Store::connect(settings).await?;
+        let to = Store::connect(&settings.with_url(target_url)).await?;
+        promote_release(&from, &to, &id, &log).await
+    });
+    result.map_or_else(|code| code, |_| 0)
+}
+
+fn chosen_release(settings: &Settings, release: Option<&str>) -> Result<ReleaseId, ArtifactError> {
+    match release {
+        Some(text) => ReleaseId::new(text).map_err(|error| {
+            ArtifactError::Settings(crate::SettingsError::Invalid {
+                name: "--release",
+                message: error.to_string(),
+            })
+        }),
+        None => Ok(settings.release_id()?.clone()),
+    }
+}

@@ -1,0 +1,246 @@
+//! One interface over the two kinds of store: a `file://` folder and an S3 bucket.
+//!
+//! Keys are relative to the store's prefix. Large objects move as ordered chunks through
+//! bounded channels, so memory stays flat whatever the object's size.
+
+mod file;
+mod s3;
+
+use crate::{Settings, SettingsError, StoreUrl};
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+pub use file::FileStore;
+pub use s3::S3Store;
+
+/// Size of the chunks objects move in: multipart upload parts and ranged GETs.
+pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// How many chunks move at once in either direction.
+pub const CONCURRENCY: usize = 4;
+
+/// Resolves to whether an upload may be completed.
+pub type Confirm = tokio::task::JoinHandle<bool>;
+
+/// Waits for `confirm`; an error if the upload must not be completed.
+pub(crate) async fn confirmed(confirm: Confirm, location: &str) -> Result<(), StoreError> {
+    if confirm.await.unwrap_or(false) {
+        Ok(())
+    } else {
+        Err(StoreError::Permanent(format!(
+            "The upload of {location} stopped before the end; nothing was stored."
+        )))
+    }
+}
+
+/// Why a store operation failed; the text says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist.
+    #[error("{key} was not found in {store}")]
+    NotFound {
+        /// The key, relative to the prefix.
+        key: String,
+        /// The store, as `s3://bucket/prefix` or `file:///dir`.
+        store: String,
+    },
+    /// Retrying will not help: credentials, missing bucket, bad data.
+    #[error("{0}")]
+    Permanent(String),
+    /// The credentials may not do this (HTTP 403). S3 also answers 403 for a missing object
+    /// when the credentials may not list the bucket.
+    #[error("{0}")]
+    Denied(String),
+    /// The store or the network failed repeatedly; a later attempt may succeed.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl StoreError {
+    /// Whether the error is a missing object.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::NotFound { .. })
+    }
+}
+
+/// An object listed in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The key, relative to the prefix.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A store for release artifacts.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// A folder.
+    File(FileStore),
+    /// An S3 bucket (or an S3-compatible store).
+    S3(S3Store),
+}
+
+impl Store {
+    /// Connects to the store that `settings` name (`STATIC_ARTIFACTS_URL` and the rest).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SettingsError::Missing`] when `STATIC_ARTIFACTS_URL` is not set.
+    pub async fn connect(settings: &Settings) -> Result<Self, SettingsError> {
+        Ok(match settings.url()? {
+            StoreUrl::File { dir } => Store::File(FileStore::new(dir.clone())),
+            StoreUrl::S3 { bucket, prefix, .. } => {
+                Store::S3(S3Store::connect(settings, bucket, prefix).await)
+            }
+        })
+    }
+
+    /// The store as people read it: `s3://bucket/prefix (endpoint ...)` or `file:///dir`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Store::File(store) => store.describe(),
+            Store::S3(store) => store.describe(),
+        }
+    }
+
+    /// The full location of `key`, for messages.
+    #[must_use]
+    pub fn location_of(&self, key: &str) -> String {
+        match self {
+            Store::File(store) => store.path_of(key).display().to_string(),
+            Store::S3(store) => store.url_of(key),
+        }
+    }
+
+    /// Checks that the store exists and takes writes with these credentials, without leaving
+    /// anything behind and without needing permission to list.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] saying what is wrong.
+    pub async fn preflight(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.preflight().await,
+            Store::S3(store) => store.preflight(key).await,
+        }
+    }
+
+    /// Reads a small object whole; `Ok(None)` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] for anything but a missing object.
+    pub async fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let result = match self {
+            Store::File(store) => store.get_small(key).await,
+            Store::S3(store) => store.get_small(key).await,
+        };
+        match result {
+            Err(error) if error.is_not_found() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Writes a small object whole, replacing it atomically.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when it cannot be written.
+    pub async fn put_small(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.put_small(key, bytes).await,
+            Store::S3(store) => store.put_small(key, bytes).await,
+        }
+    }
+
+    /// The size of an object; `Ok(None)` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] for anything but a missing object.
+    pub async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let result = match self {
+            Store::File(store) => store.size_of(key).await,
+            Store::S3(store) => store.size_of(key).await,
+        };
+        match result {
+            Err(error) if error.is_not_found() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Every object whose key starts with `start`, following pagination to the end.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the store cannot be listed.
+    pub async fn list(&self, start: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        match self {
+            Store::File(store) => store.list(start).await,
+            Store::S3(store) => store.list(start).await,
+        }
+    }
+
+    /// Deletes an object; a missing one is fine.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when it cannot be deleted.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.delete(key).await,
+            Store::S3(store) => store.delete(key).await,
+        }
+    }
+
+    /// Stores the chunks received from `chunks` as the object `key`: one PUT when there is a
+    /// single chunk, else a multipart upload with [`CONCURRENCY`] parts in flight. The object
+    /// appears only when complete; on failure nothing is left behind.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the upload fails.
+    pub async fn upload(&self, key: &str, chunks: mpsc::Receiver<Bytes>) -> Result<(), StoreError> {
+        self.upload_checked(key, chunks, tokio::spawn(async { true }))
+            .await
+    }
+
+    /// Like [`Store::upload`], but the object is completed only if `confirm` resolves to true
+    /// once the chunks have ended (the producer finished and its digest is right); otherwise the
+    /// upload is abandoned and nothing is stored.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the upload fails or is not confirmed.
+    pub async fn upload_checked(
+        &self,
+        key: &str,
+        chunks: mpsc::Receiver<Bytes>,
+        confirm: Confirm,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.upload(key, chunks, confirm).await,
+            Store::S3(store) => store.upload(key, chunks, confirm).await,
+        }
+    }
+
+    /// Sends the object `key` (of `size` bytes) in order through `chunks`, fetching up to
+    /// [`CONCURRENCY`] ranges at once and resuming a broken transfer where it stopped.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the download fails, or stops early if the receiver is gone.
+    pub async fn download(
+        &self,
+        key: &str,
+        size: u64,
+        chunks: mpsc::Sender<Bytes>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.download(key, chunks).await,
+            Store::S3(store) => store.download(key, size, chunks).await,
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! The S3 store, for AWS S3 and S3-compatible stores (MinIO, R2, Ceph, ...).
+//!
+//! Checksums are sent only when an operation requires them (some S3-compatible stores reject
+//! the SDK's default ones); the SDK retries transient faults (timeouts, resets, 5xx, throttling)
+//! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
+
+use super::{CHUNK_SIZE, CONCURRENCY, Confirm, ObjectInfo, StoreError, confirmed};
+use crate::Settings;
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+/// How often a broken range download is resumed before giving up.
+const RANGE_ATTEMPTS: u32 = 6;
+
+/// A bucket (and key prefix) in S3 or an S3-compatible store.
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    endpoint: String,
+}
+
+impl S3Store {
+    pub(crate) async fn connect(settings: &Settings, bucket: &str, prefix: &str) -> Self {
+        use aws_smithy_http_client::tls;
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let region = settings.region();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .http_client(http_client)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .read_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(credentials) = &settings.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                credentials.access_key_id.clone(),
+                credentials.secret_access_key.clone(),
+                credentials.session_token.clone(),
+                None,
+                "STATIC_ARTIFACTS_ACCESS_KEY_ID",
+            ));
+        }
+        let sdk_config = loader.load().await;
+        let mut config = aws_sdk_s3::config::Builder::from(&sdk_config)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        let endpoint = if let Some(endpoint) = settings.endpoint() {
+            config = config.endpoint_url(endpoint).force_path_style(true);
+            endpoint.to_string()
+        } else {
+            // Virtual-hosted names of dotted buckets do not match AWS's TLS certificates.
+            config = config.force_path_style(bucket.contains('.'));
+            format!("AWS S3 in {region}")
+        };
+        S3Store {
+            client: Client::from_conf(config.build()),
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            endpoint,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        let url = if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        };
+        format!("{url} ({})", self.endpoint)
+    }
+
+    pub(crate) fn url_of(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.full_key(key))
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+
+    /// Turns an SDK error into a message that says what to fix.
+    fn error<E>(&self, action: &str, key: &str, error: &SdkError<E, HttpResponse>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let target = format!("{action} {}", self.url_of(key));
+        let status = match error {
+            SdkError::ServiceError(context) => Some(context.raw().status().as_u16()),
+            _ => None,
+        };
+        let code = error.code().unwrap_or_default();
+        let detail = error
+            .message()
+            .map(|message| format!(" ({code}: {message})"))
+            .unwrap_or_else(|| {
+                if code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({code})")
+                }
+            });
+        match (error, status, code) {
+            (SdkError::ServiceError(_), _, "NoSuchBucket") => StoreError::Permanent(format!(
+                "Couldn't {target}: the bucket {} does not exist at {}{detail}. Check the bucket name in STATIC_ARTIFACTS_URL, and STATIC_ARTIFACTS_ENDPOINT or the region.",
+                self.bucket, self.endpoint
+            )),
+            (SdkError::ServiceError(_), Some(404), _) | (_, _, "NoSuchKey" | "NotFound") => {
+                StoreError::NotFound {
+                    key: key.to_string(),
+                    store: self.describe(),
+                }
+            }
+            (_, _, "InvalidAccessKeyId") => StoreError::Permanent(format!(
+                "Couldn't {target}: the store does not know this access key id{detail}. Check STATIC_ARTIFACTS_ACCESS_KEY_ID (and STATIC_ARTIFACTS_ENDPOINT)."
+            )),
+            (_, _, "SignatureDoesNotMatch") => StoreError::Permanent(format!(
+                "Couldn't {target}: the secret access key does not match the access key id{detail}. Check STATIC_ARTIFACTS_SECRET_ACCESS_KEY."
+            )),
+            (_, _, "InvalidToken" | "ExpiredToken" | "TokenRefreshRequired") => {
+                StoreError::Permanent(format!(
+                    "Couldn't {target}: the session token is invalid or expired{detail}. Renew STATIC_ARTIFACTS_SESSION_TOKEN."
+                ))
+            }
+            (
+                _,
+                _,
+                "PermanentRedirect"
+                | "AuthorizationHeaderMalformed"
+                | "IllegalLocationConstraintException",
+            ) => StoreError::Permanent(format!(
+                "Couldn't {target}: the bucket is in another region{detail}. Set STATIC_ARTIFACTS_REGION, or use s3://bucket.s3.REGION.amazonaws.com in STATIC_ARTIFACTS_URL."
+            )),
+            (SdkError::ServiceError(_), Some(403), _) | (_, _, "AccessDenied") => {
+                StoreError::Denied(format!(
+                    "Couldn't {target}: access denied{detail}. Check that these credentials may {action} objects under {}.",
+                    self.url_of("")
+                ))
+            }
+            (SdkError::ServiceError(_), Some(status), _) if status >= 500 => {
+                StoreError::Transient(format!(
+                    "Couldn't {target}: the store kept failing with HTTP {status}{detail}, after retries. Try again later."
+                ))
+            }
+            (_, _, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
+                StoreError::Transient(format!(
+                    "Couldn't {target}: the store kept throttling requests{detail}, after retries. Try again later."
+                ))
+            }
+            (SdkError::ServiceError(_), _, _) => {
+                StoreError::Permanent(format!("Couldn't {target}{detail}."))
+            }
+            (SdkError::TimeoutError(_), _, _) => StoreError::Transient(format!(
+                "Couldn't {target}: {} did not answer in time, after retries.",
+                self.endpoint
+            )),
+            (SdkError::DispatchFailure(failure), _, _)
+                if failure.is_io() || failure.is_timeout() =>
+            {
+                StoreError::Transient(format!(
+                    "Couldn't {target}: couldn't reach {}, after retries: {}.",
+                    self.endpoint,
+                    DisplayErrorContext(error)
+                ))
+            }
+            _ => StoreError::Permanent(format!(
+                "Couldn't {target}: {}.",
+                DisplayErrorContext(error)
+            )),
+        }
+    }
+
+    pub(crate) async fn preflight(&self, key: &str) -> Result<(), StoreError> {
+        // Starting (and aborting) a multipart upload proves the bucket, the credentials and the
+        // write permission, leaves no object, and needs no permission to list.
+        let full_key = self.full_key(key);
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full_key)
+            .send()
+            .await
+            .map_err(|error| self.error("write", key, &error))?;
+        if let Some(upload_id) = created.upload_id() {
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full_key)
+                .upload_id(upload_id)
+                .send()
+                .await;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn get_small(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(|error| self.error("read", key, &error))?;
+        let bytes = output.body.collect().await.map_err(|error| {
+            StoreError::Transient(format!("Couldn't read {}: {error}", self.url_of(key)))
+        })?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    pub(crate) async fn put_small(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.put(key, Bytes::from(bytes)).await
+    }
+
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|error| self.error("write", key, &error))?;
+        Ok(())
+    }
+
+    pub(crate) async fn size_of(&self, key: &str) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(|error| self.error("read", key, &error))?;
+        Ok(output
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok())
+            .unwrap_or_default())
+    }
+
+    pub(crate) async fn list(&self, start: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let prefix = self.full_key(start);
+        let strip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|error| self.error("list", start, &error))?;
+            for object in page.contents() {
+                if let Some(key) = object.key().and_then(|key| key.get(strip..)) {
+                    objects.push(ObjectInfo {
+                        key: key.to_string(),
+                        size: object
+                            .size()
+                            .and_then(|size| u64::try_from(size).ok())
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(objects)
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match self.error("delete", key, &error) {
+                StoreError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub(crate) async fn upload(
+        &self,
+        key: &str,
+        mut chunks: mpsc::Receiver<Bytes>,
+        confirm: Confirm,
+    ) -> Result<(), StoreError> {
+        let first = chunks.recv().await.unwrap_or_default();
+        let Some(second) = chunks.recv().await else {
+            confirmed(confirm, &self.url_of(key)).await?;
+            return self.put(key, first).await;
+        };
+        let full_key = self.full_key(key);
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full_key)
+            .send()
+            .await
+            .map_err(|error| self.error("write", key, &error))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let result = self
+            .upload_parts(key, &upload_id, [first, second], chunks, confirm)
+            .await;
+        if result.is_err() {
+            // Leave no orphaned parts behind (they would be billed, and never cleaned up).
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full_key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: [Bytes; 2],
+        mut chunks: mpsc::Receiver<Bytes>,
+        confirm: Confirm,
+    ) -> Result<(), StoreError> {
+        let permits = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut tasks = JoinSet::new();
+        let mut parts = Vec::new();
+        let mut pending = VecDeque::from(first);
+        let mut number = 0;
+        loop {
+            // Wait for a free slot before taking the next chunk, so at most CONCURRENCY parts
+            // are held in memory besides the one being compressed.
+            let permit = Arc::clone(&permits)
+                .acquire_owned()
+                .await
+                .map_err(|_| StoreError::Permanent("the upload was cancelled".into()))?;
+            while let Some(done) = tasks.try_join_next() {
+                parts.push(self.joined(key, done)?);
+            }
+            let chunk = match pending.pop_front() {
+                Some(chunk) => chunk,
+                None => match chunks.recv().await {
+                    Some(chunk) => chunk,
+                    None => break,
+                },
+            };
+            number += 1;
+            let store = self.clone();
+            let (key, upload_id) = (key.to_string(), upload_id.to_string());
+            tasks.spawn(async move {
+                let result = store.upload_part(&key, &upload_id, number, chunk).await;
+                drop(permit);
+                result
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            parts.push(self.joined(key, done)?);
+        }
+        confirmed(confirm, &self.url_of(key)).await?;
+        parts.sort_by_key(|part| part.part_number());
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| self.error("write", key, &error))?;
+        Ok(())
+    }
+
+    fn joined(
+        &self,
+        key: &str,
+        done: Result<Result<CompletedPart, StoreError>, tokio::task::JoinError>,
+    ) -> Result<CompletedPart, StoreError> {
+        done.map_err(|error| {
+            StoreError::Permanent(format!("Couldn't write {}: {error}", self.url_of(key)))
+        })?
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        chunk: Bytes,
+    ) -> Result<CompletedPart, StoreError> {
+        let output = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(ByteStream::from(chunk))
+            .send()
+            .await
+            .map_err(|error| self.error("write", key, &error))?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(output.e_tag().map(str::to_string))
+            .build())
+    }
+
+    pub(crate) async fn download(
+        &self,
+        key: &str,
+        size: u64,
+        chunks: mpsc::Sender<Bytes>,
+    ) -> Result<(), StoreError> {
+        let chunk_size = CHUNK_SIZE as u64;
+        let mut ranges = (0..size.div_ceil(chunk_size)).map(|index| {
+            let start = index * chunk_size;
+            (start, (start + chunk_size).min(size))
+        });
+        // Ranges are fetched CONCURRENCY at a time and handed on in order.
+        let mut in_flight = VecDeque::new();
+        loop {
+            while in_flight.len() < CONCURRENCY {
+                let Some((start, end)) = ranges.next() else {
+                    break;
+                };
+                let store = self.clone();
+                let key = key.to_string();
+                in_flight.push_back(tokio::spawn(async move {
+                    store.fetch_range(&key, start, end).await
+                }));
+            }
+            let Some(next) = in_flight.pop_front() else {
+                return Ok(());
+            };
+            let bytes = next.await.map_err(|error| {
+                StoreError::Permanent(format!("Couldn't read {}: {error}", self.url_of(key)))
+            })??;
+            if chunks.send(bytes).await.is_err() {
+                for task in in_flight {
+                    task.abort();
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    /// Fetches bytes `start..end`, resuming from where a broken body stopped.
+    async fn fetch_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes, StoreError> {
+        let capacity = usize::try_from(end - start).unwrap_or(CHUNK_SIZE);
+        let mut buffer = BytesMut::with_capacity(capacity);
+        let mut attempt = 0;
+        loop {
+            let from = start + buffer.len() as u64;
+            if from >= end {
+                return Ok(buffer.freeze());
+            }
+            let result = async {
+                let mut output = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(self.full_key(key))
+                    .range(format!("bytes={from}-{}", end - 1))
+                    .send()
+                    .await
+                    .map_err(|error| self.error("read", key, &error))?;
+                while let Some(piece) = output.body.try_next().await.map_err(|error| {
+                    StoreError::Transient(format!(
+                        "Couldn't read {}: the transfer broke off: {error}",
+                        self.url_of(key)
+                    ))
+                })? {
+                    buffer.extend_from_slice(&piece);
+                }
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            match result {
+                Ok(()) if start + buffer.len() as u64 >= end => return Ok(buffer.freeze()),
+                Ok(()) => {
+                    if attempt + 1 >= RANGE_ATTEMPTS {
+                        return Err(StoreError::Transient(format!(
+                            "Couldn't read {}: the object is shorter than expected",
+                            self.url_of(key)
+                        )));
+                    }
+                }
+                Err(StoreError::Transient(_)) if attempt + 1 < RANGE_ATTEMPTS => {}
+                Err(error) => return Err(error),
+            }
+            attempt += 1;
+            tokio::time::sleep(crate::backoff(attempt)).await;
+        }
+    }
+}
