@@ -78,14 +78,16 @@ fn without_configuration_build_says_so_in_one_line_and_adds_nothing() {
 /// The build output without colors, and with the build's duration (which varies) as `<time>`.
 fn strip(text: &str) -> String {
     let plain = bullet_stream::strip_ansi(text);
-    plain
-        .lines()
-        .map(|line| match line.strip_prefix("- Done (finished in ") {
-            Some(_) => "- Done (finished in <time>)",
-            None => line,
-        })
-        .map(|line| format!("{line}\n"))
-        .collect()
+    let mut normalized = String::new();
+    for line in plain.lines() {
+        if line.starts_with("- Done (finished in ") {
+            normalized.push_str("- Done (finished in <time>)");
+        } else {
+            normalized.push_str(line);
+        }
+        normalized.push('\n');
+    }
+    normalized
 }
 
 /// Settings for a release with static artifacts in a `file://` store under `store`.

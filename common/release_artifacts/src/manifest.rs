@@ -82,10 +82,10 @@ impl Manifest {
             serde_json::from_slice(bytes).map_err(|error| bad(error.to_string()))?;
         let manifest_id =
             ReleaseId::new(&manifest.release_id).map_err(|error| bad(error.to_string()))?;
-        if let Some(id) = id {
-            if &manifest_id != id {
-                return Err(bad(format!("it describes release {manifest_id}, not {id}")));
-            }
+        if let Some(id) = id
+            && &manifest_id != id
+        {
+            return Err(bad(format!("it describes release {manifest_id}, not {id}")));
         }
         if manifest.archive_key != archive_key(&manifest_id, manifest.format) {
             return Err(bad(format!(

@@ -209,56 +209,27 @@ pub async fn upload_release(
         dir.display(),
         store.location_of(&key)
     ));
-    let (sender, mut receiver) = mpsc::channel(1);
+    let (sender, receiver) = mpsc::channel(1);
     let progress = log.progress("Uploaded", None);
-    let counter = Arc::clone(&progress.bytes);
     let pack_dir = dir.to_path_buf();
-    let packer = tokio::task::spawn_blocking(move || {
+    let pack_task = tokio::task::spawn_blocking(move || {
         let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE);
         let (summary, writer) = pack(&pack_dir, compression, writer)?;
         let (sha256, size) = writer.finish()?;
         Ok::<_, std::io::Error>((summary, sha256, size))
     });
-    // Count bytes as they leave, and turn a packing failure into an aborted upload.
-    let (forward, chunks) = mpsc::channel::<Bytes>(1);
-    let failure = Arc::new(std::sync::Mutex::new(None));
-    let failure_seen = Arc::clone(&failure);
-    let forwarder = tokio::spawn(async move {
-        while let Some(chunk) = receiver.recv().await {
-            match chunk {
-                Ok(bytes) => {
-                    counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    if forward.send(bytes).await.is_err() {
-                        return false;
-                    }
-                }
-                Err(message) => {
-                    if let Ok(mut slot) = failure_seen.lock() {
-                        *slot = Some(message);
-                    }
-                    return false;
-                }
-            }
-        }
-        true
-    });
-    let upload = store.upload_checked(&key, chunks, forwarder);
-    let (uploaded, packed) = tokio::join!(upload, packer);
-    let packed = packed
-        .map_err(|error| ArtifactError::CannotPack {
-            dir: dir.to_path_buf(),
-            message: error.to_string(),
-        })?
-        .map_err(|error| ArtifactError::CannotPack {
-            dir: dir.to_path_buf(),
-            message: error.to_string(),
-        });
-    // A packing error explains a failed upload better than the upload's own error.
-    let (summary, sha256, size) = match (packed, uploaded) {
-        (Ok(packed), Ok(())) => packed,
-        (Err(error), _) => return Err(error),
-        (Ok(_), Err(error)) => return Err(error.into()),
+    let (chunks, complete) = forward_chunks(receiver, Arc::clone(&progress.bytes));
+    let (uploaded, pack_result) =
+        tokio::join!(store.upload_checked(&key, chunks, complete), pack_task);
+    let cannot_pack = |message: String| ArtifactError::CannotPack {
+        dir: dir.to_path_buf(),
+        message,
     };
+    // A packing error explains a failed upload better than the upload's own error.
+    let (summary, sha256, size) = pack_result
+        .map_err(|error| cannot_pack(error.to_string()))?
+        .map_err(|error| cannot_pack(error.to_string()))?;
+    uploaded?;
     drop(progress);
 
     let manifest = Manifest {
@@ -284,6 +255,28 @@ pub async fn upload_release(
         rate(size, elapsed)
     ));
     Ok(manifest)
+}
+
+/// Passes the packer's chunks on to the upload, counting them; the returned confirmation is
+/// true only when the packer finished (a packing error aborts the upload).
+fn forward_chunks(
+    mut receiver: mpsc::Receiver<crate::archive::Chunk>,
+    counter: Arc<AtomicU64>,
+) -> (mpsc::Receiver<Bytes>, crate::Confirm) {
+    let (forward, chunks) = mpsc::channel::<Bytes>(1);
+    let complete = tokio::spawn(async move {
+        while let Some(chunk) = receiver.recv().await {
+            let Ok(bytes) = chunk else {
+                return false;
+            };
+            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            if forward.send(bytes).await.is_err() {
+                return false;
+            }
+        }
+        true
+    });
+    (chunks, complete)
 }
 
 /// The SHA-256 the archive of `dir` would have, without storing it.
@@ -434,7 +427,7 @@ async fn fetch_and_extract(
     })?;
     let (sender, receiver) = mpsc::channel::<Bytes>(1);
     let progress = log.progress("Downloaded", Some(source.size));
-    let received = Arc::clone(&progress.bytes);
+    let counter = Arc::clone(&progress.bytes);
     let extraction = {
         let (source, staging, dir, location) = (
             source.clone(),
@@ -443,7 +436,7 @@ async fn fetch_and_extract(
             location.clone(),
         );
         move || -> Result<UnpackSummary, ArtifactError> {
-            let result = extract_checked(receiver, received, &source, &staging, &dir, &location);
+            let result = extract_checked(receiver, counter, &source, &staging, &dir, &location);
             // After a failure this removes the partial folder; after the swap, the old content.
             let _ = std::fs::remove_dir_all(&staging);
             result
@@ -491,7 +484,7 @@ fn staging_dir(dir: &Path) -> PathBuf {
 
 fn extract_checked(
     receiver: mpsc::Receiver<Bytes>,
-    received: Arc<AtomicU64>,
+    counter: Arc<AtomicU64>,
     source: &Source,
     staging: &Path,
     dir: &Path,
@@ -501,7 +494,7 @@ fn extract_checked(
         location: location.to_string(),
         error,
     };
-    let mut hashing = HashingReader::new(ChannelReader::new(receiver, received));
+    let mut hashing = HashingReader::new(ChannelReader::new(receiver, counter));
     let summary =
         unpack(&mut hashing, source.format, staging, source.limit).map_err(extract_error)?;
     let (sha256, size) = hashing
@@ -515,15 +508,15 @@ fn extract_checked(
             actual: size.to_string(),
         });
     }
-    if let Some(expected) = &source.sha256 {
-        if &sha256 != expected {
-            return Err(ArtifactError::Mismatch {
-                location: location.to_string(),
-                what: "SHA-256",
-                expected: expected.clone(),
-                actual: sha256,
-            });
-        }
+    if let Some(expected) = &source.sha256
+        && &sha256 != expected
+    {
+        return Err(ArtifactError::Mismatch {
+            location: location.to_string(),
+            what: "SHA-256",
+            expected: expected.clone(),
+            actual: sha256,
+        });
     }
     swap_into_place(staging, dir).map_err(|error| ArtifactError::Io {
         action: "move the new artifacts into",
@@ -606,17 +599,19 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
     let mut releases = Vec::new();
     let mut with_manifest = std::collections::BTreeSet::new();
     for object in &objects {
-        if let Some(id) = release_of_manifest_key(&object.key) {
-            if let Some(manifest) = read_manifest(store, &id).await? {
-                with_manifest.insert(manifest.archive_key.clone());
-                releases.push(manifest);
-            }
+        if let Some(id) = release_of_manifest_key(&object.key)
+            && let Some(manifest) = read_manifest(store, &id).await?
+        {
+            with_manifest.insert(manifest.archive_key.clone());
+            releases.push(manifest);
         }
     }
     releases.sort_by(|a, b| (a.created_at, &a.release_id).cmp(&(b.created_at, &b.release_id)));
     let bare_archives = objects
         .iter()
-        .filter(|object| !object.key.ends_with(".json") && !with_manifest.contains(&object.key))
+        .filter(|object| {
+            release_of_manifest_key(&object.key).is_none() && !with_manifest.contains(&object.key)
+        })
         .map(|object| object.key.clone())
         .collect();
     let latest = read_latest(store).await?.and_then(|latest| latest.id());
@@ -698,7 +693,7 @@ pub async fn verify_release(
     })?;
     let dir = scratch.path().join("verify");
     let source = Source::from_manifest(&manifest, id.clone());
-    let far = Instant::now() + Duration::from_secs(24 * 3600);
+    let far = Instant::now() + Duration::from_hours(24);
     let summary = fetch_and_extract(store, &source, &dir, log, far).await?;
     if summary.file_count != manifest.file_count || summary.unpacked_size != manifest.unpacked_size
     {

@@ -165,47 +165,7 @@ impl Settings {
             .transpose()
             .map_err(|BadStoreUrl(message)| invalid("STATIC_ARTIFACTS_URL", message))?;
 
-        let access_key = get("STATIC_ARTIFACTS_ACCESS_KEY_ID")
-            .map(|v| ("STATIC_ARTIFACTS_ACCESS_KEY_ID", v))
-            .or_else(|| {
-                get("STATIC_ARTIFACTS_AWS_ACCESS_KEY_ID")
-                    .map(|v| ("STATIC_ARTIFACTS_AWS_ACCESS_KEY_ID", v))
-            });
-        let secret = get("STATIC_ARTIFACTS_SECRET_ACCESS_KEY")
-            .map(|v| ("STATIC_ARTIFACTS_SECRET_ACCESS_KEY", v))
-            .or_else(|| {
-                get("STATIC_ARTIFACTS_AWS_SECRET_ACCESS_KEY")
-                    .map(|v| ("STATIC_ARTIFACTS_AWS_SECRET_ACCESS_KEY", v))
-            });
-        let session_token = get("STATIC_ARTIFACTS_SESSION_TOKEN");
-        let credentials = match (access_key, secret) {
-            (Some((_, access_key_id)), Some((_, secret_access_key))) => Some(StaticCredentials {
-                access_key_id: access_key_id.trim().to_string(),
-                secret_access_key: secret_access_key.trim().to_string(),
-                session_token: session_token.map(|token| token.trim().to_string()),
-            }),
-            (Some((name, _)), None) => {
-                return Err(invalid(
-                    name,
-                    format!(
-                        "it is set but STATIC_ARTIFACTS_SECRET_ACCESS_KEY is not. Set both, or neither to use the standard AWS credential chain."
-                    ),
-                ));
-            }
-            (None, Some((name, _))) => {
-                return Err(invalid(
-                    name,
-                    "it is set but STATIC_ARTIFACTS_ACCESS_KEY_ID is not. Set both, or neither to use the standard AWS credential chain.".to_string(),
-                ));
-            }
-            (None, None) if session_token.is_some() => {
-                return Err(invalid(
-                    "STATIC_ARTIFACTS_SESSION_TOKEN",
-                    "it is set without STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY. Set all three.".to_string(),
-                ));
-            }
-            (None, None) => None,
-        };
+        let credentials = read_credentials(&get)?;
 
         let region = get("STATIC_ARTIFACTS_REGION")
             .map(|region| {
@@ -228,31 +188,7 @@ impl Settings {
             .transpose()
             .map_err(|message| invalid("STATIC_ARTIFACTS_ENDPOINT", message))?;
 
-        let compression = match get("STATIC_ARTIFACTS_COMPRESSION")
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("zstd") => Compression::Zstd,
-            Some("gzip") => Compression::Gzip,
-            Some(other) => {
-                return Err(invalid(
-                    "STATIC_ARTIFACTS_COMPRESSION",
-                    format!(
-                        "{other:?} is not a compression. Set it to zstd (the default) or gzip."
-                    ),
-                ));
-            }
-        };
-        let fallback = match get("STATIC_ARTIFACTS_FALLBACK").as_deref().map(str::trim) {
-            None | Some("latest") => Fallback::Latest,
-            Some("none") => Fallback::None,
-            Some(other) => {
-                return Err(invalid(
-                    "STATIC_ARTIFACTS_FALLBACK",
-                    format!("{other:?} is not a fallback. Set it to latest (the default) or none."),
-                ));
-            }
-        };
+        let (compression, fallback) = read_choices(&get)?;
         let load_timeout = match get("STATIC_ARTIFACTS_LOAD_TIMEOUT") {
             None => Duration::from_secs(50),
             Some(text) => text
@@ -345,6 +281,86 @@ impl Settings {
     pub fn endpoint(&self) -> Option<&str> {
         self.endpoint.as_deref()
     }
+}
+
+/// Static credentials: both keys (in either spelling) and maybe a session token, or none.
+fn read_credentials(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<StaticCredentials>, SettingsError> {
+    let invalid = |name: &'static str, message: &str| SettingsError::Invalid {
+        name,
+        message: message.to_string(),
+    };
+    let access_key = get("STATIC_ARTIFACTS_ACCESS_KEY_ID")
+        .map(|v| ("STATIC_ARTIFACTS_ACCESS_KEY_ID", v))
+        .or_else(|| {
+            get("STATIC_ARTIFACTS_AWS_ACCESS_KEY_ID")
+                .map(|v| ("STATIC_ARTIFACTS_AWS_ACCESS_KEY_ID", v))
+        });
+    let secret = get("STATIC_ARTIFACTS_SECRET_ACCESS_KEY")
+        .map(|v| ("STATIC_ARTIFACTS_SECRET_ACCESS_KEY", v))
+        .or_else(|| {
+            get("STATIC_ARTIFACTS_AWS_SECRET_ACCESS_KEY")
+                .map(|v| ("STATIC_ARTIFACTS_AWS_SECRET_ACCESS_KEY", v))
+        });
+    let session_token = get("STATIC_ARTIFACTS_SESSION_TOKEN");
+    Ok(match (access_key, secret) {
+        (Some((_, access_key_id)), Some((_, secret_access_key))) => Some(StaticCredentials {
+            access_key_id: access_key_id.trim().to_string(),
+            secret_access_key: secret_access_key.trim().to_string(),
+            session_token: session_token.map(|token| token.trim().to_string()),
+        }),
+        (Some((name, _)), None) => {
+            return Err(invalid(
+                name,
+                "it is set but STATIC_ARTIFACTS_SECRET_ACCESS_KEY is not. Set both, or neither to use the standard AWS credential chain.",
+            ));
+        }
+        (None, Some((name, _))) => {
+            return Err(invalid(
+                name,
+                "it is set but STATIC_ARTIFACTS_ACCESS_KEY_ID is not. Set both, or neither to use the standard AWS credential chain.",
+            ));
+        }
+        (None, None) if session_token.is_some() => {
+            return Err(invalid(
+                "STATIC_ARTIFACTS_SESSION_TOKEN",
+                "it is set without STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY. Set all three.",
+            ));
+        }
+        (None, None) => None,
+    })
+}
+
+/// `STATIC_ARTIFACTS_COMPRESSION` and `STATIC_ARTIFACTS_FALLBACK`.
+fn read_choices(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<(Compression, Fallback), SettingsError> {
+    let invalid = |name: &'static str, message: String| SettingsError::Invalid { name, message };
+    let compression = match get("STATIC_ARTIFACTS_COMPRESSION")
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("zstd") => Compression::Zstd,
+        Some("gzip") => Compression::Gzip,
+        Some(other) => {
+            return Err(invalid(
+                "STATIC_ARTIFACTS_COMPRESSION",
+                format!("{other:?} is not a compression. Set it to zstd (the default) or gzip."),
+            ));
+        }
+    };
+    let fallback = match get("STATIC_ARTIFACTS_FALLBACK").as_deref().map(str::trim) {
+        None | Some("latest") => Fallback::Latest,
+        Some("none") => Fallback::None,
+        Some(other) => {
+            return Err(invalid(
+                "STATIC_ARTIFACTS_FALLBACK",
+                format!("{other:?} is not a fallback. Set it to latest (the default) or none."),
+            ));
+        }
+    };
+    Ok((compression, fallback))
 }
 
 fn check_endpoint(endpoint: &str) -> Result<String, String> {

@@ -126,13 +126,12 @@ fn parse_s3(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
     if let Err(why) = check_bucket(&bucket) {
         return bad(&why);
     }
-    if let Some(region) = &region {
-        if !region
+    if let Some(region) = &region
+        && !region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return bad(&format!("`{region}` is not a region name"));
-        }
+    {
+        return bad(&format!("`{region}` is not a region name"));
     }
     let prefix = path.trim_matches('/');
     if prefix
@@ -259,7 +258,7 @@ mod tests {
                 Ok(url) if reason.is_empty() => assert_eq!(url, s3("assets", "", None)),
                 Ok(url) => panic!("{text:?} gave {url:?}"),
                 Err(BadStoreUrl(message)) => {
-                    assert!(message.contains(reason), "{text:?}: {message}")
+                    assert!(message.contains(reason), "{text:?}: {message}");
                 }
             }
         }

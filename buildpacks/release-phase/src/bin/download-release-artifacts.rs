@@ -1,6 +1,9 @@
 //! `download-release-artifacts` (alias `load-release-artifacts`): loads this release's static
 //! artifacts; also the exec.d program that runs before `web` processes start.
 
+// The doc comments below are the program's --help text, written for people, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,5 +1,8 @@
 //! `exec-release-commands`: the program behind the `release` process type.
 
+// The doc comments below are the program's --help text, written for people, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
 use clap::Parser;
 use release_artifacts::ArtifactHooks;
 use release_commands::ReleasePlan;

@@ -1,5 +1,8 @@
 //! `release-artifacts`: list, prune, verify and promote the releases in an artifact store.
 
+// The doc comments below are the program's --help text, written for people, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
 use clap::{Parser, Subcommand};
 use release_artifacts::programs;
 use std::process::ExitCode;

@@ -1,6 +1,9 @@
 //! `upload-release-artifacts` (alias `save-release-artifacts`): stores a folder as this
 //! release's static artifacts.
 
+// The doc comments below are the program's --help text, written for people, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -92,11 +92,11 @@ pub(crate) struct ChannelReader {
 }
 
 impl ChannelReader {
-    pub(crate) fn new(receiver: mpsc::Receiver<Bytes>, received: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(receiver: mpsc::Receiver<Bytes>, counter: Arc<AtomicU64>) -> Self {
         ChannelReader {
             receiver,
             current: Bytes::new(),
-            received,
+            received: counter,
         }
     }
 }

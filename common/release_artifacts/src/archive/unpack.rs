@@ -178,47 +178,11 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
                 summary.file_count += 1;
             }
             tar::EntryType::Symlink => {
-                let link = entry
-                    .link_name()?
-                    .ok_or_else(|| refused(&raw_path, "the link has no target"))?
-                    .into_owned();
-                if !link_stays_inside(&relative, &link) {
-                    return Err(refused(
-                        &raw_path,
-                        format!("it links to {}, outside the folder", link.display()),
-                    ));
-                }
-                remove_existing(&target)?;
-                std::os::unix::fs::symlink(&link, &target)?;
+                extract_symlink(&entry, &raw_path, &relative, &target)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Link => {
-                let link = entry
-                    .link_name()?
-                    .ok_or_else(|| refused(&raw_path, "the hard link has no target"))?
-                    .into_owned();
-                let Some(link_relative) = safe_relative(&link).ok().flatten() else {
-                    return Err(refused(
-                        &raw_path,
-                        format!(
-                            "it is a hard link to {}, outside the folder",
-                            link.display()
-                        ),
-                    ));
-                };
-                let source = dest.join(&link_relative);
-                check_parents(dest, &link_relative)?;
-                if !std::fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
-                    return Err(refused(
-                        &raw_path,
-                        format!(
-                            "it is a hard link to {}, which is not a file extracted before",
-                            link.display()
-                        ),
-                    ));
-                }
-                remove_existing(&target)?;
-                std::fs::hard_link(&source, &target)?;
+                extract_hard_link(&entry, dest, &raw_path, &target)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Char | tar::EntryType::Block => {
@@ -237,6 +201,62 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode))?;
     }
     Ok(summary)
+}
+
+fn extract_symlink<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    raw_path: &Path,
+    relative: &Path,
+    target: &Path,
+) -> Result<(), UnpackError> {
+    let link = entry
+        .link_name()?
+        .ok_or_else(|| refused(raw_path, "the link has no target"))?
+        .into_owned();
+    if !link_stays_inside(relative, &link) {
+        return Err(refused(
+            raw_path,
+            format!("it links to {}, outside the folder", link.display()),
+        ));
+    }
+    remove_existing(target)?;
+    std::os::unix::fs::symlink(&link, target)?;
+    Ok(())
+}
+
+fn extract_hard_link<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    dest: &Path,
+    raw_path: &Path,
+    target: &Path,
+) -> Result<(), UnpackError> {
+    let link = entry
+        .link_name()?
+        .ok_or_else(|| refused(raw_path, "the hard link has no target"))?
+        .into_owned();
+    let Some(link_relative) = safe_relative(&link).ok().flatten() else {
+        return Err(refused(
+            raw_path,
+            format!(
+                "it is a hard link to {}, outside the folder",
+                link.display()
+            ),
+        ));
+    };
+    let source = dest.join(&link_relative);
+    check_parents(dest, &link_relative)?;
+    if !std::fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
+        return Err(refused(
+            raw_path,
+            format!(
+                "it is a hard link to {}, which is not a file extracted before",
+                link.display()
+            ),
+        ));
+    }
+    remove_existing(target)?;
+    std::fs::hard_link(&source, target)?;
+    Ok(())
 }
 
 /// Removes a file or link left by an earlier entry of the same name (the later entry wins).

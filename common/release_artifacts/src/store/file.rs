@@ -31,7 +31,7 @@ impl FileStore {
         self.dir.join(key)
     }
 
-    fn io_error(&self, action: &str, path: &Path, error: &std::io::Error) -> StoreError {
+    fn io_error(action: &str, path: &Path, error: &std::io::Error) -> StoreError {
         let hint = match error.kind() {
             std::io::ErrorKind::PermissionDenied => {
                 " Check that this process may read and write the folder of STATIC_ARTIFACTS_URL."
@@ -54,11 +54,11 @@ impl FileStore {
     pub(crate) async fn preflight(&self) -> Result<(), StoreError> {
         tokio::fs::create_dir_all(&self.dir)
             .await
-            .map_err(|error| self.io_error("create the folder", &self.dir, &error))?;
+            .map_err(|error| Self::io_error("create the folder", &self.dir, &error))?;
         let probe = self.temp_path("preflight");
         tokio::fs::write(&probe, b"")
             .await
-            .map_err(|error| self.io_error("write into the folder", &self.dir, &error))?;
+            .map_err(|error| Self::io_error("write into the folder", &self.dir, &error))?;
         let _ = tokio::fs::remove_file(&probe).await;
         Ok(())
     }
@@ -74,7 +74,7 @@ impl FileStore {
             if error.kind() == std::io::ErrorKind::NotFound {
                 self.not_found(key)
             } else {
-                self.io_error("read", &path, &error)
+                Self::io_error("read", &path, &error)
             }
         })
     }
@@ -93,7 +93,7 @@ impl FileStore {
             Ok(metadata) if metadata.is_file() => Ok(metadata.len()),
             Ok(_) => Err(self.not_found(key)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(self.not_found(key)),
-            Err(error) => Err(self.io_error("read", &path, &error)),
+            Err(error) => Err(Self::io_error("read", &path, &error)),
         }
     }
 
@@ -101,25 +101,25 @@ impl FileStore {
         let mut entries = match tokio::fs::read_dir(&self.dir).await {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(self.io_error("list", &self.dir, &error)),
+            Err(error) => return Err(Self::io_error("list", &self.dir, &error)),
         };
         let mut objects = Vec::new();
         while let Some(entry) = entries
             .next_entry()
             .await
-            .map_err(|error| self.io_error("list", &self.dir, &error))?
+            .map_err(|error| Self::io_error("list", &self.dir, &error))?
         {
             let key = entry.file_name().to_string_lossy().into_owned();
             if key.starts_with(TEMP_PREFIX) || !key.starts_with(start) {
                 continue;
             }
-            if let Ok(metadata) = entry.metadata().await {
-                if metadata.is_file() {
-                    objects.push(ObjectInfo {
-                        key,
-                        size: metadata.len(),
-                    });
-                }
+            if let Ok(metadata) = entry.metadata().await
+                && metadata.is_file()
+            {
+                objects.push(ObjectInfo {
+                    key,
+                    size: metadata.len(),
+                });
             }
         }
         objects.sort_by(|a, b| a.key.cmp(&b.key));
@@ -130,7 +130,7 @@ impl FileStore {
         let path = self.path_of(key);
         match tokio::fs::remove_file(&path).await {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                Err(self.io_error("delete", &path, &error))
+                Err(Self::io_error("delete", &path, &error))
             }
             _ => Ok(()),
         }
@@ -144,7 +144,7 @@ impl FileStore {
     ) -> Result<(), StoreError> {
         tokio::fs::create_dir_all(&self.dir)
             .await
-            .map_err(|error| self.io_error("create the folder", &self.dir, &error))?;
+            .map_err(|error| Self::io_error("create the folder", &self.dir, &error))?;
         let temp = self.temp_path(key);
         let write = async {
             let mut file = tokio::fs::File::create(&temp).await?;
@@ -157,10 +157,10 @@ impl FileStore {
             Ok(()) => match confirmed(confirm, &self.path_of(key).display().to_string()).await {
                 Ok(()) => tokio::fs::rename(&temp, self.path_of(key))
                     .await
-                    .map_err(|error| self.io_error("write", &self.path_of(key), &error)),
+                    .map_err(|error| Self::io_error("write", &self.path_of(key), &error)),
                 Err(error) => Err(error),
             },
-            Err(error) => Err(self.io_error("write", &self.path_of(key), &error)),
+            Err(error) => Err(Self::io_error("write", &self.path_of(key), &error)),
         };
         if result.is_err() {
             let _ = tokio::fs::remove_file(&temp).await;
@@ -178,7 +178,7 @@ impl FileStore {
             if error.kind() == std::io::ErrorKind::NotFound {
                 self.not_found(key)
             } else {
-                self.io_error("read", &path, &error)
+                Self::io_error("read", &path, &error)
             }
         })?;
         loop {
@@ -187,7 +187,7 @@ impl FileStore {
                 .take(1024 * 1024)
                 .read_to_end(&mut buffer)
                 .await
-                .map_err(|error| self.io_error("read", &path, &error))?;
+                .map_err(|error| Self::io_error("read", &path, &error))?;
             if read == 0 {
                 return Ok(());
             }

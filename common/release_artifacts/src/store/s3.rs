@@ -1,4 +1,4 @@
-//! The S3 store, for AWS S3 and S3-compatible stores (MinIO, R2, Ceph, ...).
+//! The S3 store, for AWS S3 and S3-compatible stores (`MinIO`, R2, Ceph, ...).
 //!
 //! Checksums are sent only when an operation requires them (some S3-compatible stores reject
 //! the SDK's default ones); the SDK retries transient faults (timeouts, resets, 5xx, throttling)
@@ -121,16 +121,11 @@ impl S3Store {
             _ => None,
         };
         let code = error.code().unwrap_or_default();
-        let detail = error
-            .message()
-            .map(|message| format!(" ({code}: {message})"))
-            .unwrap_or_else(|| {
-                if code.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({code})")
-                }
-            });
+        let detail = match (error.message(), code.is_empty()) {
+            (Some(message), _) => format!(" ({code}: {message})"),
+            (None, false) => format!(" ({code})"),
+            (None, true) => String::new(),
+        };
         match (error, status, code) {
             (SdkError::ServiceError(_), _, "NoSuchBucket") => StoreError::Permanent(format!(
                 "Couldn't {target}: the bucket {} does not exist at {}{detail}. Check the bucket name in STATIC_ARTIFACTS_URL, and STATIC_ARTIFACTS_ENDPOINT or the region.",
@@ -408,7 +403,7 @@ impl S3Store {
             parts.push(self.joined(key, done)?);
         }
         confirmed(confirm, &self.url_of(key)).await?;
-        parts.sort_by_key(|part| part.part_number());
+        parts.sort_by_key(CompletedPart::part_number);
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
