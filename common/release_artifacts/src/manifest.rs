@@ -49,8 +49,8 @@ pub struct Manifest {
     pub file_count: u64,
     /// The total size of the files once extracted.
     pub unpacked_size: u64,
-    /// When the archive was stored, in seconds since the Unix epoch.
-    pub created_at: u64,
+    /// When the archive was stored, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
 }
 
 /// Why a manifest or `latest.json` cannot be used.
@@ -164,9 +164,17 @@ impl Latest {
 /// Seconds since the Unix epoch.
 #[must_use]
 pub fn now() -> u64 {
+    now_ms() / 1000
+}
+
+/// Milliseconds since the Unix epoch.
+#[must_use]
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 #[cfg(test)]
@@ -183,7 +191,7 @@ mod tests {
             sha256: "ab".repeat(32),
             file_count: 2,
             unpacked_size: 20,
-            created_at: 1,
+            created_at_ms: 1,
         }
     }
 

@@ -1,7 +1,9 @@
 //! What the programs do: upload, load, publish, prune, list, verify and promote releases.
 
 use crate::archive::{ChannelReader, ChunkWriter, HashingReader};
-use crate::manifest::{LATEST_KEY, archive_key, manifest_key, now, release_of_manifest_key};
+use crate::manifest::{
+    LATEST_KEY, archive_key, manifest_key, now, now_ms, release_of_manifest_key,
+};
 use crate::progress::{mib, rate};
 use crate::{
     Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
@@ -240,7 +242,7 @@ pub async fn upload_release(
         sha256,
         file_count: summary.file_count,
         unpacked_size: summary.unpacked_size,
-        created_at: now(),
+        created_at_ms: now_ms(),
     };
     store
         .put_small(&manifest_key(&id), manifest.to_json())
@@ -606,7 +608,8 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
             releases.push(manifest);
         }
     }
-    releases.sort_by(|a, b| (a.created_at, &a.release_id).cmp(&(b.created_at, &b.release_id)));
+    releases
+        .sort_by(|a, b| (a.created_at_ms, &a.release_id).cmp(&(b.created_at_ms, &b.release_id)));
     let bare_archives = objects
         .iter()
         .filter(|object| {
@@ -640,12 +643,12 @@ pub async fn prune_releases(
         .releases
         .iter()
         .find(|manifest| manifest.release_id == protect.as_str())
-        .map(|manifest| manifest.created_at);
+        .map(|manifest| manifest.created_at_ms);
     let newest_first: Vec<&Manifest> = listing.releases.iter().rev().collect();
     let mut deleted = Vec::new();
     for manifest in newest_first.iter().skip(keep) {
         let Some(id) = manifest.id() else { continue };
-        let newer_than_protected = protected_time.is_some_and(|time| manifest.created_at > time);
+        let newer_than_protected = protected_time.is_some_and(|time| manifest.created_at_ms > time);
         if &id == protect || listing.latest.as_ref() == Some(&id) || newer_than_protected {
             continue;
         }

@@ -143,7 +143,7 @@ pub fn list_main() -> u8 {
             crate::progress::mib(manifest.size),
             manifest.file_count,
             manifest.format,
-            age(now.saturating_sub(manifest.created_at)),
+            age(now.saturating_sub(manifest.created_at_ms / 1000)),
         );
     }
     if listing.releases.is_empty() {

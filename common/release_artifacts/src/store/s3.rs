@@ -137,7 +137,7 @@ impl S3Store {
                     store: self.describe(),
                 }
             }
-            (_, _, "InvalidAccessKeyId") => StoreError::Permanent(format!(
+            (_, _, "InvalidAccessKeyId" | "NotSignedUp") => StoreError::Permanent(format!(
                 "Couldn't {target}: the store does not know this access key id{detail}. Check STATIC_ARTIFACTS_ACCESS_KEY_ID (and STATIC_ARTIFACTS_ENDPOINT)."
             )),
             (_, _, "SignatureDoesNotMatch") => StoreError::Permanent(format!(
@@ -197,8 +197,15 @@ impl S3Store {
     }
 
     pub(crate) async fn preflight(&self, key: &str) -> Result<(), StoreError> {
-        // Starting (and aborting) a multipart upload proves the bucket, the credentials and the
-        // write permission, leaves no object, and needs no permission to list.
+        // Reading `latest.json` proves the bucket exists and the credentials are valid; a missing
+        // object is fine, and so is a 403 (S3's answer for a missing key to credentials that may
+        // read but not list).
+        match self.get_small(crate::manifest::LATEST_KEY).await {
+            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Denied(_)) => {}
+            Err(error) => return Err(error),
+        }
+        // Starting (and aborting) a multipart upload proves the write permission, leaves no
+        // object, and needs no permission to list.
         let full_key = self.full_key(key);
         let created = self
             .client

@@ -1,0 +1,697 @@
+//! Upload, load, publish, prune, list, verify and promote against every kind of store: a
+//! `file://` folder, s3s-fs on loopback, and moto when CI started it. No mocks.
+
+// Test helpers panic with a clear message, as libcnb-test's do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use release_artifacts::manifest::{archive_key, manifest_key};
+use release_artifacts::{
+    ArtifactError, Compression, Log, Manifest, ReleaseId, Settings, Store, list_releases,
+    load_release, promote_release, prune_releases, publish_release, upload_release, verify_release,
+};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use test_support::s3_server::{S3Server, S3Target, unique_prefix};
+
+/// A store for one test, as environment variables.
+struct Target {
+    name: &'static str,
+    vars: Vec<(String, String)>,
+    /// The folder of a `file://` store.
+    dir: Option<tempfile::TempDir>,
+}
+
+fn s3s() -> &'static S3Server {
+    static SERVER: OnceLock<S3Server> = OnceLock::new();
+    SERVER.get_or_init(|| S3Server::start().unwrap())
+}
+
+fn file_target() -> Target {
+    let dir = tempfile::tempdir().unwrap();
+    Target {
+        name: "file",
+        vars: vec![(
+            "STATIC_ARTIFACTS_URL".into(),
+            format!("file://{}/store", dir.path().display()),
+        )],
+        dir: Some(dir),
+    }
+}
+
+fn s3_targets(test: &str) -> Vec<Target> {
+    let mut s3 = vec![S3Target::of(s3s())];
+    s3.extend(S3Target::moto());
+    s3.into_iter()
+        .map(|target| Target {
+            name: target.name,
+            vars: target.env(&unique_prefix(test)),
+            dir: None,
+        })
+        .collect()
+}
+
+fn all_targets(test: &str) -> Vec<Target> {
+    let mut targets = vec![file_target()];
+    targets.extend(s3_targets(test));
+    targets
+}
+
+fn settings(target: &Target, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: BTreeMap<String, String> = target.vars.iter().cloned().collect();
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    );
+    Settings::from_vars(
+        move |name| vars.get(name).cloned(),
+        Path::new("/nonexistent/release_id"),
+    )
+    .unwrap()
+}
+
+/// A log whose lines can be read back.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn log(&self) -> Log {
+        Log::new(Box::new(self.clone()), "", Duration::from_secs(3600))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(120)
+}
+
+/// Every entry of a tree: path -> (kind, mode, content or link target).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
+    let mut entries = BTreeMap::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in std::fs::read_dir(dir.join(&relative)).unwrap() {
+            let entry = entry.unwrap();
+            let path = relative.join(entry.file_name());
+            let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
+            let mode = metadata.permissions().mode() & 0o7777;
+            let value = if metadata.file_type().is_symlink() {
+                (
+                    'l',
+                    0,
+                    std::fs::read_link(entry.path())
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
+            } else if metadata.is_dir() {
+                pending.push(path.clone());
+                ('d', mode, Vec::new())
+            } else {
+                ('f', mode, std::fs::read(entry.path()).unwrap())
+            };
+            entries.insert(path, value);
+        }
+    }
+    entries
+}
+
+/// A tree with nested folders, empty files, unicode names, links and various modes.
+fn sample_tree(dir: &Path, salt: &str) {
+    std::fs::create_dir_all(dir.join("assets/deep/er")).unwrap();
+    std::fs::write(dir.join("index.html"), format!("<h1>{salt}</h1>")).unwrap();
+    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    std::fs::write(dir.join("assets/café ☕ – ünïcode.txt"), "unicode").unwrap();
+    std::fs::write(
+        dir.join("assets/deep/er/app.js"),
+        "console.log(1)".repeat(1000),
+    )
+    .unwrap();
+    std::fs::write(dir.join("run.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(dir.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("private.txt"), "mine").unwrap();
+    std::fs::set_permissions(
+        dir.join("private.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("assets/deep/er/app.js", dir.join("app.js")).unwrap();
+    std::os::unix::fs::symlink("deep", dir.join("assets/deep-link")).unwrap();
+    std::fs::create_dir(dir.join("empty-folder")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
+    for target in all_targets("round-trip") {
+        for (index, compression) in ["zstd", "gzip"].into_iter().enumerate() {
+            let id = format!("v{index}");
+            let settings = settings(
+                &target,
+                &[
+                    ("RELEASE_ID", &id),
+                    ("STATIC_ARTIFACTS_COMPRESSION", compression),
+                ],
+            );
+            let store = Store::connect(&settings).await.unwrap();
+            let work = tempfile::tempdir().unwrap();
+            let source = work.path().join("static-artifacts");
+            sample_tree(&source, compression);
+            let captured = Captured::default();
+            let manifest = upload_release(&store, &settings, &source, &captured.log())
+                .await
+                .unwrap();
+            assert_eq!(manifest.file_count, 8, "{}", target.name);
+            assert_eq!(
+                manifest.archive_key,
+                format!(
+                    "release-{id}.{}",
+                    if index == 0 { "tar.zst" } else { "tgz" }
+                )
+            );
+            assert!(
+                captured
+                    .text()
+                    .contains(&format!("Uploaded release {id}: ")),
+                "{}",
+                captured.text()
+            );
+
+            let dest = work.path().join("loaded");
+            std::fs::create_dir(&dest).unwrap();
+            std::fs::write(dest.join("stale.txt"), "old").unwrap();
+            let loaded = load_release(&store, &settings, &dest, &captured.log(), far())
+                .await
+                .unwrap();
+            assert_eq!(loaded.release_id.as_str(), id);
+            assert!(
+                loaded.location.ends_with(&manifest.archive_key),
+                "{}",
+                loaded.location
+            );
+            assert_eq!(
+                snapshot(&dest),
+                snapshot(&source),
+                "{} {compression}",
+                target.name
+            );
+            let leftovers: Vec<_> = std::fs::read_dir(work.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name())
+                .collect();
+            assert_eq!(
+                leftovers.len(),
+                2,
+                "only the source and the loaded folder remain: {leftovers:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_archives_go_in_several_parts_and_come_back_identical() {
+    for target in all_targets("multipart") {
+        let settings = settings(&target, &[("RELEASE_ID", "big")]);
+        let store = Store::connect(&settings).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        std::fs::create_dir(&source).unwrap();
+        // Incompressible: the archive spans three chunks.
+        let mut random = fastrand::Rng::with_seed(7);
+        let noise: Vec<u8> = (0..(2 * release_artifacts::CHUNK_SIZE + 1024))
+            .map(|_| random.u8(..))
+            .collect();
+        std::fs::write(source.join("noise.bin"), &noise).unwrap();
+        let log = Captured::default();
+        let manifest = upload_release(&store, &settings, &source, &log.log())
+            .await
+            .unwrap();
+        assert!(
+            manifest.size > 2 * release_artifacts::CHUNK_SIZE as u64,
+            "{}",
+            manifest.size
+        );
+        let dest = work.path().join("loaded");
+        load_release(&store, &settings, &dest, &log.log(), far())
+            .await
+            .unwrap();
+        assert!(
+            std::fs::read(dest.join("noise.bin")).unwrap() == noise,
+            "{}",
+            target.name
+        );
+        let objects = store.list("").await.unwrap();
+        let keys: Vec<_> = objects.iter().map(|object| object.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["release-big.json", "release-big.tar.zst"],
+            "{}: nothing else left in the store",
+            target.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_identical_re_upload_is_skipped_and_a_different_one_refused() {
+    for target in all_targets("idempotent") {
+        let settings = settings(&target, &[("RELEASE_ID", "v1")]);
+        let store = Store::connect(&settings).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "same");
+        let first = upload_release(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap();
+        let log = Captured::default();
+        let again = upload_release(&store, &settings, &source, &log.log())
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        assert!(
+            log.text().contains(
+                "Release v1's static artifacts are already stored with the same digest at "
+            ),
+            "{}",
+            log.text()
+        );
+        std::fs::write(source.join("index.html"), "changed").unwrap();
+        let error = upload_release(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("Release v1 already has static artifacts with another digest at "),
+            "{message}"
+        );
+        assert!(
+            message
+                .ends_with("Stored artifacts are never replaced: release with a new RELEASE_ID."),
+            "{message}"
+        );
+        let manifest = store
+            .get_small(&manifest_key(&ReleaseId::new("v1").unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Manifest::parse(&manifest, "m", None).unwrap(),
+            first,
+            "the stored release is untouched"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
+    for target in all_targets("fallback") {
+        let v1 = settings(&target, &[("RELEASE_ID", "v1")]);
+        let store = Store::connect(&v1).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "v1");
+        let dest = work.path().join("loaded");
+
+        // Nothing published yet.
+        let v2 = settings(&target, &[("RELEASE_ID", "v2")]);
+        let error = load_release(&store, &v2, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ArtifactError::NoArtifacts(_)), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("and no release was published yet (latest.json does not exist)"),
+            "{error}"
+        );
+
+        upload_release(&store, &v1, &source, &Captured::default().log())
+            .await
+            .unwrap();
+        publish_release(&store, &v1, &Captured::default().log())
+            .await
+            .unwrap();
+
+        let log = Captured::default();
+        let loaded = load_release(&store, &v2, &dest, &log.log(), far())
+            .await
+            .unwrap();
+        assert_eq!(loaded.release_id.as_str(), "v1");
+        assert!(
+            log.text().contains("WARNING: Release v2 has no static artifacts of its own. Loading those of the latest published release, v1, instead (STATIC_ARTIFACTS_FALLBACK=latest)."),
+            "{}",
+            log.text()
+        );
+        assert_eq!(snapshot(&dest), snapshot(&source));
+
+        let strict = settings(
+            &target,
+            &[("RELEASE_ID", "v2"), ("STATIC_ARTIFACTS_FALLBACK", "none")],
+        );
+        let error = load_release(&store, &strict, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("Release v2 has no static artifacts in "),
+            "{message}"
+        );
+        assert!(
+            message.contains("and STATIC_ARTIFACTS_FALLBACK=none."),
+            "{message}"
+        );
+        assert_eq!(
+            snapshot(&dest),
+            snapshot(&source),
+            "a failed load leaves the folder as it was"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_tgz_of_earlier_tools_loads_without_manifest() {
+    for target in all_targets("legacy") {
+        let settings = settings(&target, &[("RELEASE_ID", "old-1")]);
+        let store = Store::connect(&settings).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "legacy");
+        let (_, archive) = release_artifacts::pack(&source, Compression::Gzip, Vec::new()).unwrap();
+        store.put_small("release-old-1.tgz", archive).await.unwrap();
+        let dest = work.path().join("loaded");
+        let loaded = load_release(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap();
+        assert!(loaded.location.ends_with("release-old-1.tgz"));
+        assert_eq!(snapshot(&dest), snapshot(&source), "{}", target.name);
+    }
+}
+
+fn tiny_manifest(id: &str) -> Vec<u8> {
+    let id = ReleaseId::new(id).unwrap();
+    Manifest {
+        release_id: id.to_string(),
+        archive_key: archive_key(&id, Compression::Zstd),
+        format: Compression::Zstd,
+        size: 1,
+        sha256: "0".repeat(64),
+        file_count: 1,
+        unpacked_size: 1,
+        created_at_ms: 1,
+    }
+    .to_json()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listing_follows_pagination_past_1000_keys() {
+    for target in all_targets("pagination") {
+        let settings = settings(&target, &[]);
+        let store = Store::connect(&settings).await.unwrap();
+        let ids: Vec<String> = (0..1_050).map(|n| format!("r{n:05}")).collect();
+        let mut puts = tokio::task::JoinSet::new();
+        for chunk in ids.chunks(105) {
+            let (store, chunk) = (store.clone(), chunk.to_vec());
+            puts.spawn(async move {
+                for id in chunk {
+                    store
+                        .put_small(&format!("release-{id}.json"), tiny_manifest(&id))
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        while let Some(done) = puts.join_next().await {
+            done.unwrap();
+        }
+        let listing = list_releases(&store).await.unwrap();
+        assert_eq!(listing.releases.len(), 1_050, "{}", target.name);
+        assert_eq!(store.list("release-").await.unwrap().len(), 1_050);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
+    for target in all_targets("prune") {
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "prune");
+        for n in 1..=5 {
+            let id = format!("v{n}");
+            let settings = settings(&target, &[("RELEASE_ID", &id)]);
+            let store = Store::connect(&settings).await.unwrap();
+            upload_release(&store, &settings, &source, &Captured::default().log())
+                .await
+                .unwrap();
+            if n == 2 {
+                publish_release(&store, &settings, &Captured::default().log())
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // v2 is latest; publishing v4 with KEEP=1 keeps v5 (newer: may be publishing), v4 (being
+        // published; it becomes latest), and deletes v1..v3 but not... v2 is no longer latest
+        // once v4 is published, so it goes too.
+        let settings = settings(
+            &target,
+            &[("RELEASE_ID", "v4"), ("STATIC_ARTIFACTS_KEEP", "1")],
+        );
+        let store = Store::connect(&settings).await.unwrap();
+        let log = Captured::default();
+        publish_release(&store, &settings, &log.log())
+            .await
+            .unwrap();
+        let listing = list_releases(&store).await.unwrap();
+        let left: Vec<_> = listing
+            .releases
+            .iter()
+            .map(|m| m.release_id.as_str())
+            .collect();
+        assert_eq!(left, ["v4", "v5"], "{}: {}", target.name, log.text());
+        assert_eq!(listing.latest.unwrap().as_str(), "v4");
+        assert!(
+            log.text()
+                .contains("Pruned 3 releases (STATIC_ARTIFACTS_KEEP=1): v3, v2, v1"),
+            "{}",
+            log.text()
+        );
+        let keys: Vec<_> = store
+            .list("")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "latest.json",
+                "release-v4.json",
+                "release-v4.tar.zst",
+                "release-v5.json",
+                "release-v5.tar.zst"
+            ]
+        );
+
+        // Pruning by hand never removes the latest either.
+        let deleted = prune_releases(
+            &store,
+            1,
+            &ReleaseId::new("v5").unwrap(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
+        assert!(deleted.is_empty(), "{deleted:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_finds_a_corrupt_archive_and_loading_it_changes_nothing() {
+    let target = file_target();
+    let settings = settings(&target, &[("RELEASE_ID", "v1")]);
+    let store = Store::connect(&settings).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    sample_tree(&source, "verify");
+    upload_release(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
+    let id = ReleaseId::new("v1").unwrap();
+    let log = Captured::default();
+    verify_release(&store, &id, &log.log()).await.unwrap();
+    assert!(
+        log.text().contains("Release v1 verified: "),
+        "{}",
+        log.text()
+    );
+
+    let archive = target
+        .dir
+        .as_ref()
+        .unwrap()
+        .path()
+        .join("store/release-v1.tar.zst");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+    let error = verify_release(&store, &id, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("release-v1.tar.zst"), "{error}");
+
+    let dest = work.path().join("loaded");
+    sample_tree(&dest, "previous");
+    let before = snapshot(&dest);
+    let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ArtifactError::Mismatch { .. } | ArtifactError::Extract { .. }
+        ),
+        "{error}"
+    );
+    assert_eq!(snapshot(&dest), before, "the folder is exactly as it was");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_copies_a_release_to_another_store() {
+    let from = file_target();
+    for to in s3_targets("promote") {
+        let settings = settings(&from, &[("RELEASE_ID", "rc-1")]);
+        let source_store = Store::connect(&settings).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "promote");
+        let _ = upload_release(
+            &source_store,
+            &settings,
+            &source,
+            &Captured::default().log(),
+        )
+        .await;
+        let target_settings = self::settings(&to, &[("RELEASE_ID", "rc-1")]);
+        let target_store = Store::connect(&target_settings).await.unwrap();
+        let id = ReleaseId::new("rc-1").unwrap();
+        let log = Captured::default();
+        let manifest = promote_release(&source_store, &target_store, &id, &log.log())
+            .await
+            .unwrap();
+        assert!(
+            log.text().contains("Promoted release rc-1 from file://"),
+            "{}",
+            log.text()
+        );
+        let again = promote_release(
+            &source_store,
+            &target_store,
+            &id,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, manifest);
+        let dest = work.path().join("loaded");
+        load_release(
+            &target_store,
+            &target_settings,
+            &dest,
+            &Captured::default().log(),
+            far(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(snapshot(&dest), snapshot(&source), "{}", to.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
+    let mut s3 = vec![S3Target::of(s3s())];
+    s3.extend(S3Target::moto());
+    for target in s3 {
+        let prefix = unique_prefix("credentials");
+        let base = Target {
+            name: target.name,
+            vars: target.env(&prefix),
+            dir: None,
+        };
+        let cases = [
+            (
+                vec![(
+                    "STATIC_ARTIFACTS_SECRET_ACCESS_KEY",
+                    "wrong-secret-0123456789abcdef",
+                )],
+                "the secret access key does not match the access key id",
+                "Check STATIC_ARTIFACTS_SECRET_ACCESS_KEY.",
+            ),
+            (
+                vec![("STATIC_ARTIFACTS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")],
+                "the store does not know this access key id",
+                "Check STATIC_ARTIFACTS_ACCESS_KEY_ID",
+            ),
+            (
+                vec![("STATIC_ARTIFACTS_URL", "s3://no-such-bucket-here/x")],
+                "the bucket no-such-bucket-here does not exist at ",
+                "Check the bucket name in STATIC_ARTIFACTS_URL",
+            ),
+        ];
+        for (overrides, problem, fix) in cases {
+            let mut extra = overrides.clone();
+            extra.push(("RELEASE_ID", "v1"));
+            let settings = settings(&base, &extra);
+            let store = Store::connect(&settings).await.unwrap();
+            let started = Instant::now();
+            // s3s-fs reads and writes objects of a missing bucket as if it existed (it only
+            // reports NoSuchBucket when listing); real S3 and moto refuse at preflight.
+            let error = if target.name == "s3s-fs" && problem.contains("does not exist") {
+                store
+                    .list("")
+                    .await
+                    .map(|_| "listed")
+                    .unwrap_err()
+                    .to_string()
+            } else {
+                store
+                    .preflight("release-v1.tar.zst")
+                    .await
+                    .map(|()| format!("{} {problem}: preflight passed", target.name))
+                    .unwrap_err()
+                    .to_string()
+            };
+            assert!(
+                error.contains(problem) && error.contains(fix),
+                "{}: {error}",
+                target.name
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "permanent errors are not retried"
+            );
+            for secret in [
+                target.secret_access_key.as_str(),
+                "wrong-secret-0123456789abcdef",
+            ] {
+                assert!(!error.contains(secret), "no secret in messages: {error}");
+            }
+        }
+    }
+}
