@@ -90,7 +90,7 @@ impl Write for Captured {
 
 impl Captured {
     fn log(&self) -> Log {
-        Log::new(Box::new(self.clone()), "", Duration::from_secs(3600))
+        Log::new(Box::new(self.clone()), "", Duration::from_hours(1))
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
@@ -98,7 +98,7 @@ impl Captured {
 }
 
 fn far() -> Instant {
-    Instant::now() + Duration::from_secs(120)
+    Instant::now() + Duration::from_mins(2)
 }
 
 /// Every entry of a tree: path -> (kind, mode, content or link target).
