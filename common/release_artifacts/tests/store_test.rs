@@ -695,3 +695,52 @@ async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
+    for target in all_targets("digest") {
+        let settings = settings(&target, &[("RELEASE_ID", "v1")]);
+        let store = Store::connect(&settings).await.unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let source = work.path().join("static-artifacts");
+        sample_tree(&source, "digest");
+        let manifest = upload_release(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap();
+        let tampered = Manifest {
+            sha256: "ab".repeat(32),
+            ..manifest.clone()
+        };
+        store
+            .put_small("release-v1.json", tampered.to_json())
+            .await
+            .unwrap();
+        let dest = work.path().join("loaded");
+        sample_tree(&dest, "previous");
+        let before = snapshot(&dest);
+        let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("is corrupt: its SHA-256 is "),
+            "{}: {message}",
+            target.name
+        );
+        assert!(
+            message.contains(&format!("but the manifest says {}", "ab".repeat(32))),
+            "{message}"
+        );
+        assert_eq!(
+            snapshot(&dest),
+            before,
+            "{}: the folder is exactly as it was",
+            target.name
+        );
+        let names: Vec<_> = std::fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no staging folder left: {names:?}");
+    }
+}
