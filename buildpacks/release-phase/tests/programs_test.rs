@@ -1,0 +1,233 @@
+//! The artifact programs as users run them: arguments, settings, exit codes and messages.
+
+// Test helpers panic with a clear message, as libcnb-test's do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const UPLOAD: &str = env!("CARGO_BIN_EXE_upload-release-artifacts");
+const DOWNLOAD: &str = env!("CARGO_BIN_EXE_download-release-artifacts");
+const MANAGE: &str = env!("CARGO_BIN_EXE_release-artifacts");
+const SECRET: &str = "RecognizableSecret/abcdefghijklmnop0123456789";
+const TOKEN: &str = "RecognizableSessionToken0123456789";
+
+/// Runs `program` in `dir` with only `env` (and PATH) set.
+fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    for stream in [&output.stdout, &output.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(
+            !text.contains(SECRET) && !text.contains(TOKEN),
+            "a secret was printed: {text}"
+        );
+    }
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn app_with_artifacts() -> tempfile::TempDir {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("static-artifacts/css")).unwrap();
+    std::fs::write(app.path().join("static-artifacts/index.html"), "hello").unwrap();
+    std::fs::write(app.path().join("static-artifacts/css/site.css"), "body{}").unwrap();
+    app
+}
+
+#[test]
+fn every_program_explains_itself() {
+    for (program, words) in [
+        (UPLOAD, "Exit status: 0 stored"),
+        (DOWNLOAD, "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
+        (MANAGE, "promote"),
+        (env!("CARGO_BIN_EXE_exec-release-commands"), "--plan"),
+    ] {
+        let output = run(program, &["--help"], Path::new("/"), &[]);
+        assert!(output.status.success(), "{program}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains(words), "{program}: {help}");
+    }
+}
+
+#[test]
+fn upload_then_download_by_hand() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let env = [("STATIC_ARTIFACTS_URL", url.as_str()), ("RELEASE_ID", "v9")];
+    let app = app_with_artifacts();
+    let output = run(UPLOAD, &[], app.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("[upload-release-artifacts] Uploaded release v9: "),
+        "{}",
+        stderr(&output)
+    );
+
+    // Without file descriptor 3 (not an exec.d run), it loads and says so on stderr.
+    let web = tempfile::tempdir().unwrap();
+    let output = run(DOWNLOAD, &["public"], web.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(web.path().join("public/css/site.css")).unwrap(),
+        "body{}"
+    );
+    assert!(
+        stderr(&output).contains("Loaded release v9 into public: "),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run(MANAGE, &["list"], web.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        listing.starts_with(&format!("Releases in {url}, oldest first:\nv9 ")),
+        "{listing}"
+    );
+
+    let output = run(MANAGE, &["verify"], web.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Release v9 verified: "),
+        "{}",
+        stderr(&output)
+    );
+
+    let other = tempfile::tempdir().unwrap();
+    let to = format!("file://{}", other.path().display());
+    let output = run(MANAGE, &["promote", "--to", &to], web.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(other.path().join("release-v9.json").is_file());
+}
+
+#[test]
+fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
+    let app = app_with_artifacts();
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            UPLOAD,
+            &[("STATIC_ARTIFACTS_URL", "file:///tmp/x")],
+            "Upload failed: RELEASE_ID is not set. Set RELEASE_ID to this release's id",
+        ),
+        (
+            UPLOAD,
+            &[("RELEASE_ID", "v1")],
+            "Upload failed: STATIC_ARTIFACTS_URL is not set. Set it to file:///absolute/folder, s3://bucket[/prefix]",
+        ),
+        (
+            DOWNLOAD,
+            &[
+                ("RELEASE_ID", "v1"),
+                ("STATIC_ARTIFACTS_URL", "https://example.com/x"),
+            ],
+            "Loading static artifacts failed: STATIC_ARTIFACTS_URL is invalid: the scheme `https://` is not supported.",
+        ),
+        (
+            DOWNLOAD,
+            &[
+                ("RELEASE_ID", "../v1"),
+                ("STATIC_ARTIFACTS_URL", "file:///tmp/x"),
+            ],
+            "The release id from RELEASE_ID is invalid: \"../v1\" is not a valid release id",
+        ),
+        (
+            UPLOAD,
+            &[
+                ("RELEASE_ID", "v1"),
+                ("STATIC_ARTIFACTS_URL", "s3://bucket"),
+                ("STATIC_ARTIFACTS_SECRET_ACCESS_KEY", SECRET),
+            ],
+            "STATIC_ARTIFACTS_SECRET_ACCESS_KEY is invalid: it is set but STATIC_ARTIFACTS_ACCESS_KEY_ID is not.",
+        ),
+        (
+            UPLOAD,
+            &[
+                ("RELEASE_ID", "v1"),
+                ("STATIC_ARTIFACTS_URL", "s3://bucket"),
+                ("STATIC_ARTIFACTS_SESSION_TOKEN", TOKEN),
+            ],
+            "STATIC_ARTIFACTS_SESSION_TOKEN is invalid: it is set without",
+        ),
+    ];
+    for (program, env, expected) in cases {
+        let output = run(program, &[], app.path(), env);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_release_without_artifacts_and_no_fallback_exits_with_4() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let app = tempfile::tempdir().unwrap();
+    let env = [
+        ("STATIC_ARTIFACTS_URL", url.as_str()),
+        ("RELEASE_ID", "v1"),
+        ("STATIC_ARTIFACTS_FALLBACK", "none"),
+    ];
+    let output = run(DOWNLOAD, &[], app.path(), &env);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Release v1 has no static artifacts in "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_black_holed_store_gives_up_within_the_load_timeout_and_changes_nothing() {
+    // Accepts connections (the kernel does) but never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let app = app_with_artifacts();
+    let env = [
+        ("STATIC_ARTIFACTS_URL", "s3://artifacts/app"),
+        ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
+        ("STATIC_ARTIFACTS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("STATIC_ARTIFACTS_SECRET_ACCESS_KEY", SECRET),
+        ("STATIC_ARTIFACTS_SESSION_TOKEN", TOKEN),
+        ("RELEASE_ID", "v1"),
+        ("STATIC_ARTIFACTS_LOAD_TIMEOUT", "2"),
+    ];
+    let started = Instant::now();
+    let output = run(DOWNLOAD, &[], app.path(), &env);
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    assert!(took < Duration::from_secs(6), "gave up after {took:?}");
+    assert!(
+        stderr(&output).contains("Gave up after 2 s (STATIC_ARTIFACTS_LOAD_TIMEOUT): looking up release v1's artifacts in s3://artifacts/app"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
+        "hello"
+    );
+    let names: Vec<_> = std::fs::read_dir(app.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["static-artifacts"], "nothing else was created");
+    drop(listener);
+}
