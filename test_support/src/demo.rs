@@ -9,11 +9,12 @@ use std::path::Path;
 /// The app the quick start builds when none is given.
 #[must_use]
 pub fn default_app() -> std::path::PathBuf {
-    buildpack_source_dir().join("tests/fixtures/commands_from_buildpack")
+    buildpack_source_dir().join("tests/fixtures/static_artifacts_flow")
 }
 
 /// Packages the buildpack from the binaries in `bin_dir`, builds a copy of `app`, then launches
-/// `release` and `web` (when the image has one) with `env` added. Returns the exit code of the
+/// `release` and `web` (when the image has one) with `env` added (by default a `file://` store
+/// under `target/local-platform/store` and `RELEASE_ID=local-1`). Returns the exit code of the
 /// first phase that failed, or 0.
 ///
 /// # Errors
@@ -21,6 +22,19 @@ pub fn default_app() -> std::path::PathBuf {
 /// Returns a [`PlatformError`] when a phase cannot be run at all.
 pub fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, PlatformError> {
     let work_dir = workspace_root().join("target").join("local-platform");
+    // A file:// store (emptied first, so that every run starts alike) and a release id, unless
+    // the caller gives others.
+    let store_dir = work_dir.join("store");
+    if !env.iter().any(|(name, _)| *name == "STATIC_ARTIFACTS_URL") && store_dir.exists() {
+        std::fs::remove_dir_all(&store_dir)
+            .map_err(|error| PlatformError::io(&store_dir, error))?;
+    }
+    let store = format!("file://{}", store_dir.display());
+    let mut vars: Vec<(&str, &str)> =
+        vec![("STATIC_ARTIFACTS_URL", &store), ("RELEASE_ID", "local-1")];
+    vars.retain(|(name, _)| !env.iter().any(|(given, _)| given == name));
+    vars.extend_from_slice(env);
+    let env = vars.as_slice();
     let platform = release_phase_group(&work_dir, bin_dir)?;
     say(&format!(
         "Packaged heroku/release-phase into {}",

@@ -185,6 +185,13 @@ fn release_build_only_installs_the_web_loader_and_runs_release_build() {
     );
     let loader = layer_dir(&built).join("exec.d/web/download-release-artifacts");
     assert!(loader.is_file(), "the loader runs for web processes only");
+    for (alias, program) in [
+        ("save-release-artifacts", "upload-release-artifacts"),
+        ("load-release-artifacts", "download-release-artifacts"),
+    ] {
+        let link = layer_dir(&built).join("bin").join(alias);
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new(program));
+    }
     assert!(
         !layer_dir(&built)
             .join("exec.d/download-release-artifacts")

@@ -231,3 +231,39 @@ fn a_black_holed_store_gives_up_within_the_load_timeout_and_changes_nothing() {
     assert_eq!(names, ["static-artifacts"], "nothing else was created");
     drop(listener);
 }
+
+#[test]
+fn without_static_keys_the_standard_aws_credential_chain_is_used() {
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let url = format!(
+        "s3://artifacts/{}",
+        test_support::s3_server::unique_prefix("chain")
+    );
+    let app = app_with_artifacts();
+    let env = [
+        ("STATIC_ARTIFACTS_URL", url.as_str()),
+        ("STATIC_ARTIFACTS_ENDPOINT", server.endpoint()),
+        ("AWS_ACCESS_KEY_ID", test_support::s3_server::ACCESS_KEY_ID),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            test_support::s3_server::SECRET_ACCESS_KEY,
+        ),
+        ("RELEASE_ID", "v1"),
+    ];
+    let output = run(UPLOAD, &[], app.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let wrong = [
+        ("STATIC_ARTIFACTS_URL", url.as_str()),
+        ("STATIC_ARTIFACTS_ENDPOINT", server.endpoint()),
+        ("AWS_ACCESS_KEY_ID", test_support::s3_server::ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("RELEASE_ID", "v2"),
+    ];
+    let output = run(UPLOAD, &[], app.path(), &wrong);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Check the secret key of the standard AWS credential chain (AWS_SECRET_ACCESS_KEY, a profile or a role), or set STATIC_ARTIFACTS_SECRET_ACCESS_KEY."),
+        "{}",
+        stderr(&output)
+    );
+}

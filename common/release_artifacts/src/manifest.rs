@@ -51,6 +51,10 @@ pub struct Manifest {
     pub unpacked_size: u64,
     /// When the archive was stored, in milliseconds since the Unix epoch.
     pub created_at_ms: u64,
+    /// When the release was first published, in milliseconds since the Unix epoch; from then on
+    /// its archive is never replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at_ms: Option<u64>,
 }
 
 /// Why a manifest or `latest.json` cannot be used.
@@ -192,6 +196,7 @@ mod tests {
             file_count: 2,
             unpacked_size: 20,
             created_at_ms: 1,
+            published_at_ms: None,
         }
     }
 

@@ -188,7 +188,10 @@ pub async fn upload_release(
         });
     }
     let started = Instant::now();
-    if let Some(existing) = read_manifest(store, &id).await? {
+    let compression = settings.compression;
+    let key = archive_key(&id, compression);
+    let existing = read_manifest(store, &id).await?;
+    if let Some(existing) = &existing {
         let digest = digest_of(dir, existing.format).await?;
         let stored = store.size_of(&existing.archive_key).await?;
         if digest == existing.sha256 && stored == Some(existing.size) {
@@ -196,16 +199,19 @@ pub async fn upload_release(
                 "Release {id}'s static artifacts are already stored with the same digest at {}: nothing to upload.",
                 store.location_of(&existing.archive_key)
             ));
-            return Ok(existing);
+            return Ok(existing.clone());
         }
-        return Err(ArtifactError::Immutable {
-            location: store.location_of(&existing.archive_key),
-            id,
-        });
+        if existing.published_at_ms.is_some() {
+            return Err(ArtifactError::Immutable {
+                location: store.location_of(&existing.archive_key),
+                id,
+            });
+        }
+        log.warning(&format!(
+            "Replacing release {id}'s static artifacts from an earlier release phase that did not complete (never published)."
+        ));
     }
 
-    let compression = settings.compression;
-    let key = archive_key(&id, compression);
     log.line(&format!(
         "Uploading {} to {} ({compression})",
         dir.display(),
@@ -243,10 +249,14 @@ pub async fn upload_release(
         file_count: summary.file_count,
         unpacked_size: summary.unpacked_size,
         created_at_ms: now_ms(),
+        published_at_ms: None,
     };
     store
         .put_small(&manifest_key(&id), manifest.to_json())
         .await?;
+    if let Some(replaced) = existing.filter(|existing| existing.archive_key != key) {
+        store.delete(&replaced.archive_key).await?;
+    }
     let elapsed = started.elapsed();
     log.line(&format!(
         "Uploaded release {id}: {} archive of {} files ({} unpacked) in {:.1}s, {}.",
@@ -558,11 +568,20 @@ pub async fn publish_release(
     log: &Log,
 ) -> Result<(), ArtifactError> {
     let id = settings.release_id()?.clone();
-    if read_manifest(store, &id).await?.is_none() {
+    let Some(manifest) = read_manifest(store, &id).await? else {
         return Err(ArtifactError::NoArtifacts(format!(
             "Couldn't publish release {id}: it has no manifest in {}. Upload its artifacts first.",
             store.describe()
         )));
+    };
+    if manifest.published_at_ms.is_none() {
+        let published = Manifest {
+            published_at_ms: Some(now_ms()),
+            ..manifest
+        };
+        store
+            .put_small(&manifest_key(&id), published.to_json())
+            .await?;
     }
     let latest = Latest {
         release_id: id.to_string(),
@@ -749,11 +768,17 @@ pub async fn promote_release(
             ));
             return Ok(existing);
         }
-        return Err(ArtifactError::Immutable {
-            id: id.clone(),
-            location: to.location_of(&existing.archive_key),
-        });
+        if existing.published_at_ms.is_some() {
+            return Err(ArtifactError::Immutable {
+                id: id.clone(),
+                location: to.location_of(&existing.archive_key),
+            });
+        }
     }
+    let manifest = Manifest {
+        published_at_ms: None,
+        ..manifest
+    };
     let (sender, mut receiver) = mpsc::channel::<Bytes>(1);
     let (forward, chunks) = mpsc::channel::<Bytes>(1);
     let hasher = tokio::spawn(async move {

@@ -267,7 +267,7 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_identical_re_upload_is_skipped_and_a_different_one_refused() {
+async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
     for target in all_targets("idempotent") {
         let settings = settings(&target, &[("RELEASE_ID", "v1")]);
         let store = Store::connect(&settings).await.unwrap();
@@ -289,18 +289,39 @@ async fn an_identical_re_upload_is_skipped_and_a_different_one_refused() {
             "{}",
             log.text()
         );
-        std::fs::write(source.join("index.html"), "changed").unwrap();
+
+        // A retried release phase (never published) may replace its artifacts, with a warning.
+        std::fs::write(source.join("index.html"), "rebuilt").unwrap();
+        let log = Captured::default();
+        let replaced = upload_release(&store, &settings, &source, &log.log())
+            .await
+            .unwrap();
+        assert_ne!(replaced.sha256, first.sha256);
+        assert!(
+            log.text().contains("WARNING: Replacing release v1's static artifacts from an earlier release phase that did not complete (never published)."),
+            "{}",
+            log.text()
+        );
+
+        // Once published, they are never replaced.
+        publish_release(&store, &settings, &Captured::default().log())
+            .await
+            .unwrap();
+        std::fs::write(source.join("index.html"), "changed after publishing").unwrap();
         let error = upload_release(&store, &settings, &source, &Captured::default().log())
             .await
             .unwrap_err();
         let message = error.to_string();
         assert!(
-            message.starts_with("Release v1 already has static artifacts with another digest at "),
+            message.starts_with(
+                "Release v1 was published with other static artifacts (another digest) at "
+            ),
             "{message}"
         );
         assert!(
-            message
-                .ends_with("Stored artifacts are never replaced: release with a new RELEASE_ID."),
+            message.ends_with(
+                "Published artifacts are never replaced: release with a new RELEASE_ID."
+            ),
             "{message}"
         );
         let manifest = store
@@ -308,11 +329,12 @@ async fn an_identical_re_upload_is_skipped_and_a_different_one_refused() {
             .await
             .unwrap()
             .unwrap();
+        let stored = Manifest::parse(&manifest, "m", None).unwrap();
         assert_eq!(
-            Manifest::parse(&manifest, "m", None).unwrap(),
-            first,
-            "the stored release is untouched"
+            stored.sha256, replaced.sha256,
+            "the published release is untouched"
         );
+        assert!(stored.published_at_ms.is_some());
     }
 }
 
@@ -412,6 +434,7 @@ fn tiny_manifest(id: &str) -> Vec<u8> {
         file_count: 1,
         unpacked_size: 1,
         created_at_ms: 1,
+        published_at_ms: None,
     }
     .to_json()
 }

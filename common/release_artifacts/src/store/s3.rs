@@ -34,6 +34,8 @@ pub struct S3Store {
     bucket: String,
     prefix: String,
     endpoint: String,
+    /// Whether the credentials are the static `STATIC_ARTIFACTS_*` ones (else the AWS chain's).
+    static_credentials: bool,
 }
 
 impl S3Store {
@@ -86,6 +88,25 @@ impl S3Store {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
             endpoint,
+            static_credentials: settings.credentials.is_some(),
+        }
+    }
+
+    /// Where the access key id came from, for messages.
+    fn key_id_setting(&self) -> &'static str {
+        if self.static_credentials {
+            "STATIC_ARTIFACTS_ACCESS_KEY_ID"
+        } else {
+            "the access key of the standard AWS credential chain (AWS_ACCESS_KEY_ID, a profile or a role), or set STATIC_ARTIFACTS_ACCESS_KEY_ID"
+        }
+    }
+
+    /// Where the secret came from, for messages.
+    fn secret_setting(&self) -> &'static str {
+        if self.static_credentials {
+            "STATIC_ARTIFACTS_SECRET_ACCESS_KEY"
+        } else {
+            "the secret key of the standard AWS credential chain (AWS_SECRET_ACCESS_KEY, a profile or a role), or set STATIC_ARTIFACTS_SECRET_ACCESS_KEY"
         }
     }
 
@@ -138,10 +159,12 @@ impl S3Store {
                 }
             }
             (_, _, "InvalidAccessKeyId" | "NotSignedUp") => StoreError::Permanent(format!(
-                "Couldn't {target}: the store does not know this access key id{detail}. Check STATIC_ARTIFACTS_ACCESS_KEY_ID (and STATIC_ARTIFACTS_ENDPOINT)."
+                "Couldn't {target}: the store does not know this access key id{detail}. Check {} (and STATIC_ARTIFACTS_ENDPOINT).",
+                self.key_id_setting()
             )),
             (_, _, "SignatureDoesNotMatch") => StoreError::Permanent(format!(
-                "Couldn't {target}: the secret access key does not match the access key id{detail}. Check STATIC_ARTIFACTS_SECRET_ACCESS_KEY."
+                "Couldn't {target}: the secret access key does not match the access key id{detail}. Check {}.",
+                self.secret_setting()
             )),
             (_, _, "InvalidToken" | "ExpiredToken" | "TokenRefreshRequired") => {
                 StoreError::Permanent(format!(
