@@ -3,7 +3,8 @@
 //! one PUT; one GET to a file, then untar). Each side runs in its own child process, which
 //! reports its wall time and peak memory (`VmHWM`).
 //!
-//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N]` (default 256);
+//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N]` (default 256), under
+//! `$TMPDIR` (`TMPDIR=/dev/shm` keeps the disk out of the comparison);
 //! `cargo test -p release_artifacts --bench transfer` runs a short 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
@@ -12,6 +13,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use release_artifacts::{Log, Settings, Store, load_release, upload_release};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +23,8 @@ use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(position) = args.iter().position(|arg| arg == "--child") {
+        // As the programs do.
+        release_artifacts::allocator::limit_fragmentation();
         child(&args[position + 1..]);
         return;
     }
@@ -115,6 +119,7 @@ struct Run {
     peak_mib: f64,
 }
 
+/// Runs one child process and reads the peak memory it reports.
 fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
     let started = Instant::now();
     let output = Command::new(std::env::current_exe().unwrap())
@@ -147,6 +152,8 @@ fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
 }
 
 fn parent(size_mib: u64) {
+    // Everything (tree, store, outputs) lives under $TMPDIR: set TMPDIR=/dev/shm to take the
+    // disk out of the comparison.
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("static-artifacts");
     let started = Instant::now();
@@ -159,19 +166,72 @@ fn parent(size_mib: u64) {
     let server = S3Server::start().unwrap();
     let endpoint = server.endpoint().to_string();
 
-    let ours_up = run_child("ours-upload", &endpoint, &tree, "ours");
-    let naive_up = run_child("naive-upload", &endpoint, &tree, "naive");
-    let ours_down = run_child(
-        "ours-download",
-        &endpoint,
-        &work.path().join("ours-out"),
-        "ours",
-    );
-    let naive_down = run_child(
-        "naive-download",
-        &endpoint,
-        &work.path().join("naive-out"),
-        "naive",
+    let rounds = if size_mib >= 64 { 3 } else { 1 };
+    // Ours and naive alternate (and swap order each round) so that both meet the same state of
+    // the machine, whose disk slows down as trees are written and deleted.
+    let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
+    for round in 0..rounds {
+        let mut order = ["ours", "naive"];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for side in order {
+            let release = format!("{side}-{round}");
+            let up = run_child(&format!("{side}-upload"), &endpoint, &tree, &release);
+            runs.entry(if side == "ours" {
+                "ours-up"
+            } else {
+                "naive-up"
+            })
+            .or_default()
+            .push(up);
+        }
+        for side in order {
+            let out = work.path().join(format!("{side}-out"));
+            if out.exists() {
+                std::fs::remove_dir_all(&out).unwrap();
+            }
+            nix::unistd::sync();
+            let down = run_child(
+                &format!("{side}-download"),
+                &endpoint,
+                &out,
+                &format!("{side}-0"),
+            );
+            runs.entry(if side == "ours" {
+                "ours-down"
+            } else {
+                "naive-down"
+            })
+            .or_default()
+            .push(down);
+        }
+    }
+    for (name, list) in &runs {
+        let times: Vec<String> = list
+            .iter()
+            .map(|run| format!("{:.2}s/{:.0}MiB", run.seconds, run.peak_mib))
+            .collect();
+        eprintln!("{name}: {}", times.join(", "));
+    }
+    let median = |name: &str| -> Run {
+        let mut list: Vec<&Run> = runs[name].iter().collect();
+        list.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let middle = list[list.len() / 2];
+        let peak = runs[name]
+            .iter()
+            .map(|run| run.peak_mib)
+            .fold(0.0, f64::max);
+        Run {
+            seconds: middle.seconds,
+            peak_mib: peak,
+        }
+    };
+    let (ours_up, naive_up, ours_down, naive_down) = (
+        median("ours-up"),
+        median("naive-up"),
+        median("ours-down"),
+        median("naive-down"),
     );
     for out in ["ours-out", "naive-out"] {
         let count = count_files(&work.path().join(out));
@@ -192,7 +252,7 @@ fn parent(size_mib: u64) {
     );
     println!(
         "Archives: ours {:.1} MiB (tar.zst), naive {:.1} MiB (tar.gz)\n",
-        archive_size("release-ours.tar.zst") as f64 / 1_048_576.0,
+        archive_size("release-ours-0.tar.zst") as f64 / 1_048_576.0,
         archive_size("naive.tgz") as f64 / 1_048_576.0
     );
     println!(

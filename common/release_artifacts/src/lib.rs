@@ -8,6 +8,7 @@
 //!   [`list_releases`], [`verify_release`] and [`promote_release`] are the operations the
 //!   programs run; [`ArtifactHooks`] plugs them into the release process.
 
+pub mod allocator;
 mod archive;
 mod hooks;
 pub mod manifest;
@@ -30,7 +31,7 @@ pub use progress::Log;
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use settings::{Compression, Fallback, Settings, SettingsError};
 pub use store::{
-    CHUNK_SIZE, CONCURRENCY, Confirm, FileStore, ObjectInfo, S3Store, Store, StoreError,
+    CHUNK_SIZE, CONCURRENCY, Confirm, FileStore, ObjectInfo, RANGE_SIZE, S3Store, Store, StoreError,
 };
 pub use store_url::{BadStoreUrl, StoreUrl};
 

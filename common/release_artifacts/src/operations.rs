@@ -42,9 +42,9 @@ pub enum ArtifactError {
         /// What failed.
         message: String,
     },
-    /// The release already has different artifacts, and archives are immutable.
+    /// The release was published with different artifacts, which are never replaced.
     #[error(
-        "Release {id} already has static artifacts with another digest at {location}. Stored artifacts are never replaced: release with a new RELEASE_ID."
+        "Release {id} was published with other static artifacts (another digest) at {location}. Published artifacts are never replaced: release with a new RELEASE_ID."
     )]
     Immutable {
         /// The release.

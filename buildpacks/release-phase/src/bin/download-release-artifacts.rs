@@ -28,6 +28,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    release_artifacts::allocator::limit_fragmentation();
     let args = Args::parse();
     ExitCode::from(release_artifacts::programs::download_main(&args.dir))
 }

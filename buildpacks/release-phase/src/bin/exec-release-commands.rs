@@ -34,6 +34,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    release_artifacts::allocator::limit_fragmentation();
     let args = Args::parse();
     let stderr = &mut std::io::stderr().lock();
     let plan = match ReleasePlan::read_from(&args.plan_file) {

@@ -47,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    release_artifacts::allocator::limit_fragmentation();
     let code = match Args::parse().command {
         Command::List => programs::list_main(),
         Command::Prune { keep } => {

@@ -4,9 +4,11 @@
 //! than allowed (decompression bombs).
 
 use crate::Compression;
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// What was extracted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +128,144 @@ fn check_parents(dest: &Path, relative: &Path) -> Result<(), UnpackError> {
     Ok(())
 }
 
+/// Files up to this size are written by the writer threads; larger ones by the reading thread.
+const SMALL_FILE: u64 = 256 * 1024;
+/// Threads writing files: creating files is mostly kernel time, which spreads over cores.
+const WRITERS: usize = 3;
+/// Files read ahead of the writers, at most (each at most [`SMALL_FILE`]).
+const QUEUE: usize = 8;
+
+/// A file to write: its content is in memory.
+struct Job {
+    target: PathBuf,
+    data: Vec<u8>,
+    mode: u32,
+    mtime: u64,
+}
+
+fn write_file(job: &Job) -> io::Result<()> {
+    let mut file = std::fs::File::create(&job.target)?;
+    io::Write::write_all(&mut file, &job.data)?;
+    finish_file(&file, job.mode, job.mtime)
+}
+
+fn finish_file(file: &std::fs::File, mode: u32, mtime: u64) -> io::Result<()> {
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
+}
+
+/// Writer threads fed through a bounded queue, with a count of unfinished jobs (to wait for
+/// them before an entry that depends on earlier files) and the first error.
+struct Writers {
+    sender: Option<std::sync::mpsc::SyncSender<Job>>,
+    state: Arc<WritersState>,
+    /// Files queued since the writers were last idle (a second entry of the same path waits).
+    queued: HashSet<PathBuf>,
+}
+
+#[derive(Default)]
+struct WritersState {
+    unfinished: Mutex<usize>,
+    idle: Condvar,
+    error: Mutex<Option<io::Error>>,
+}
+
+impl Writers {
+    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> Self {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let state = Arc::new(WritersState::default());
+        for _ in 0..WRITERS {
+            let (receiver, state) = (Arc::clone(&receiver), Arc::clone(&state));
+            scope.spawn(move || {
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(job) = job else { break };
+                    if let Err(error) = write_file(&job) {
+                        if let Ok(mut slot) = state.error.lock() {
+                            slot.get_or_insert(error);
+                        }
+                    }
+                    if let Ok(mut unfinished) = state.unfinished.lock() {
+                        *unfinished -= 1;
+                        state.idle.notify_all();
+                    }
+                }
+            });
+        }
+        Writers {
+            sender: Some(sender),
+            state,
+            queued: HashSet::new(),
+        }
+    }
+
+    /// The first write error, if any.
+    fn check(&self) -> io::Result<()> {
+        match self.state.error.lock().map(|mut slot| slot.take()) {
+            Ok(Some(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    fn send(&mut self, job: Job) -> io::Result<()> {
+        if !self.queued.insert(job.target.clone()) {
+            self.wait_idle()?;
+            self.queued.insert(job.target.clone());
+        }
+        if let Ok(mut unfinished) = self.state.unfinished.lock() {
+            *unfinished += 1;
+        }
+        let sent = self.sender.as_ref().map(|sender| sender.send(job));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(io::Error::other("the file writers stopped"));
+        }
+        self.check()
+    }
+
+    /// Waits until every queued file is written.
+    fn wait_idle(&mut self) -> io::Result<()> {
+        if let Ok(mut unfinished) = self.state.unfinished.lock() {
+            while *unfinished > 0 {
+                match self.state.idle.wait(unfinished) {
+                    Ok(guard) => unfinished = guard,
+                    Err(_) => return Err(io::Error::other("a file writer failed")),
+                }
+            }
+        }
+        self.queued.clear();
+        self.check()
+    }
+
+    /// Waits for the queued files, then stops the threads.
+    fn finish(mut self) -> io::Result<()> {
+        let result = self.wait_idle();
+        self.sender = None;
+        result
+    }
+}
+
 fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary, UnpackError> {
+    std::thread::scope(|scope| {
+        let mut writers = Writers::start(scope);
+        let result = extract_entries(decoder, dest, limit, &mut writers);
+        // Even after a failure, let the writers finish before the caller removes the folder.
+        let finished = writers.finish();
+        let summary = result?;
+        finished?;
+        Ok(summary)
+    })
+}
+
+fn extract_entries<R: Read>(
+    decoder: R,
+    dest: &Path,
+    limit: u64,
+    writers: &mut Writers,
+) -> Result<UnpackSummary, UnpackError> {
     let mut archive = tar::Archive::new(decoder);
     let mut summary = UnpackSummary {
         file_count: 0,
@@ -146,6 +285,7 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
             return Err(refused(&raw_path, "it has the setuid or setgid bit"));
         }
         let kind = header.entry_type();
+        let mtime = header.mtime()?;
         let target = dest.join(&relative);
         check_parents(dest, &relative)?;
         if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir() && !kind.is_dir()) {
@@ -172,16 +312,31 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
                     return Err(UnpackError::TooLarge { limit });
                 }
                 remove_existing(&target)?;
-                entry.set_preserve_mtime(true);
-                entry.unpack(&target)?;
-                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o777))?;
+                if size <= SMALL_FILE {
+                    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
+                    entry.read_to_end(&mut data)?;
+                    writers.send(Job {
+                        target,
+                        data,
+                        mode: mode & 0o777,
+                        mtime,
+                    })?;
+                } else {
+                    let mut file = std::fs::File::create(&target)?;
+                    io::copy(&mut entry, &mut file)?;
+                    finish_file(&file, mode & 0o777, mtime)?;
+                }
                 summary.file_count += 1;
             }
             tar::EntryType::Symlink => {
+                // A link may replace a file still queued: write those first.
+                writers.wait_idle()?;
                 extract_symlink(&entry, &raw_path, &relative, &target)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Link => {
+                // The linked file must be complete.
+                writers.wait_idle()?;
                 extract_hard_link(&entry, dest, &raw_path, &target)?;
                 summary.file_count += 1;
             }
@@ -197,6 +352,7 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
             }
         }
     }
+    writers.wait_idle()?;
     for (folder, mode) in folders.into_iter().rev() {
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode))?;
     }

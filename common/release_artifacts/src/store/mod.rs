@@ -13,8 +13,11 @@ use tokio::sync::mpsc;
 pub use file::FileStore;
 pub use s3::S3Store;
 
-/// Size of the chunks objects move in: multipart upload parts and ranged GETs.
+/// Size of the chunks uploads move in (multipart upload parts).
 pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// Size of the ranges downloads fetch: smaller than upload parts, as a download also holds the
+/// chunks waiting for extraction.
+pub const RANGE_SIZE: usize = 4 * 1024 * 1024;
 /// How many chunks move at once in either direction.
 pub const CONCURRENCY: usize = 4;
 

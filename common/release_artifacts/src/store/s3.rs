@@ -4,7 +4,7 @@
 //! the SDK's default ones); the SDK retries transient faults (timeouts, resets, 5xx, throttling)
 //! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
 
-use super::{CHUNK_SIZE, CONCURRENCY, Confirm, ObjectInfo, StoreError, confirmed};
+use super::{CONCURRENCY, Confirm, ObjectInfo, RANGE_SIZE, StoreError, confirmed};
 use crate::Settings;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -490,7 +490,7 @@ impl S3Store {
         size: u64,
         chunks: mpsc::Sender<Bytes>,
     ) -> Result<(), StoreError> {
-        let chunk_size = CHUNK_SIZE as u64;
+        let chunk_size = RANGE_SIZE as u64;
         let mut ranges = (0..size.div_ceil(chunk_size)).map(|index| {
             let start = index * chunk_size;
             (start, (start + chunk_size).min(size))
@@ -525,7 +525,7 @@ impl S3Store {
 
     /// Fetches bytes `start..end`, resuming from where a broken body stopped.
     async fn fetch_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes, StoreError> {
-        let capacity = usize::try_from(end - start).unwrap_or(CHUNK_SIZE);
+        let capacity = usize::try_from(end - start).unwrap_or(RANGE_SIZE);
         let mut buffer = BytesMut::with_capacity(capacity);
         let mut attempt = 0;
         loop {
