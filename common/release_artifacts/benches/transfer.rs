@@ -135,6 +135,7 @@ fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
         .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         output.status.success(),
         "{mode} failed:\n{stdout}\n{}",
@@ -166,7 +167,7 @@ fn parent(size_mib: u64) {
     let server = S3Server::start().unwrap();
     let endpoint = server.endpoint().to_string();
 
-    let rounds = if size_mib >= 64 { 3 } else { 1 };
+    let rounds = if size_mib >= 64 { 5 } else { 1 };
     // Ours and naive alternate (and swap order each round) so that both meet the same state of
     // the machine, whose disk slows down as trees are written and deleted.
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
@@ -311,8 +312,9 @@ fn settings(endpoint: &str, release: &str) -> Settings {
 
 fn child(args: &[String]) {
     let (mode, endpoint, dir, release) = (&args[0], &args[1], PathBuf::from(&args[2]), &args[3]);
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
+        .worker_threads(cores.clamp(2, 4))
         .enable_all()
         .build()
         .unwrap();
@@ -346,6 +348,15 @@ fn child(args: &[String]) {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .unwrap();
     println!("peak_kib={}", peak.trim().trim_end_matches("kB").trim());
+    if let Ok(usage) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
+        let seconds =
+            |time: nix::sys::time::TimeVal| time.tv_sec() as f64 + time.tv_usec() as f64 / 1e6;
+        eprintln!(
+            "{mode}: user {:.2}s, system {:.2}s",
+            seconds(usage.user_time()),
+            seconds(usage.system_time())
+        );
+    }
     std::io::stdout().flush().unwrap();
 }
 

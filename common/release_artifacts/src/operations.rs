@@ -836,8 +836,9 @@ pub async fn promote_release(
 ///
 /// Returns an error when the runtime cannot start.
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
+        .worker_threads(cores.clamp(2, 4))
         .enable_all()
         .build()
 }

@@ -138,12 +138,12 @@ fn every_escaping_or_special_entry_is_refused() {
         (
             "hard link to an absolute path",
             vec![link("h", Link, "/etc/passwd")],
-            "it is a hard link to /etc/passwd, outside the folder",
+            "it is a hard link to /etc/passwd, which is not a file extracted before (inside the folder)",
         ),
         (
             "hard link up and out",
             vec![link("h", Link, "../x")],
-            "it is a hard link to ../x, outside the folder",
+            "it is a hard link to ../x, which is not a file extracted before (inside the folder)",
         ),
         (
             "hard link to nothing extracted",

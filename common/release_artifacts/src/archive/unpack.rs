@@ -4,7 +4,7 @@
 //! than allowed (decompression bombs).
 
 use crate::Compression;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -104,28 +104,77 @@ fn link_stays_inside(entry: &Path, target: &Path) -> bool {
     true
 }
 
-/// Refuses to write `relative` if one of its parent folders is a link (written earlier).
-fn check_parents(dest: &Path, relative: &Path) -> Result<(), UnpackError> {
-    let mut current = dest.to_path_buf();
-    if let Some(parent) = relative.parent() {
+/// What extraction created so far, so that checks need no system calls: the folder starts
+/// empty, and only this extraction writes into it.
+#[derive(Default)]
+struct Created {
+    kinds: HashMap<PathBuf, Kind>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Folder,
+    File,
+    Link,
+}
+
+impl Created {
+    /// Creates the missing parent folders of `relative`, refusing to go through a link or a file.
+    fn make_parents(&mut self, dest: &Path, relative: &Path) -> Result<(), UnpackError> {
+        let Some(parent) = relative.parent() else {
+            return Ok(());
+        };
+        let mut current = PathBuf::new();
         for part in parent.components() {
             current.push(part);
-            match std::fs::symlink_metadata(&current) {
-                Ok(metadata) if metadata.file_type().is_symlink() => {
+            match self.kinds.get(&current) {
+                Some(Kind::Folder) => {}
+                Some(Kind::Link) => {
                     return Err(refused(relative, "it would be written through a link"));
                 }
-                Ok(metadata) if !metadata.is_dir() => {
-                    return Err(refused(relative, "its parent is not a folder"));
+                Some(Kind::File) => return Err(refused(relative, "its parent is not a folder")),
+                None => {
+                    std::fs::create_dir(dest.join(&current))?;
+                    self.kinds.insert(current.clone(), Kind::Folder);
                 }
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                    std::fs::create_dir(&current)?;
-                }
-                Err(error) => return Err(error.into()),
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Makes room for a new entry at `relative` (a later entry of the same name wins), refusing
+    /// to replace a folder with anything else.
+    fn replace(
+        &mut self,
+        dest: &Path,
+        relative: &Path,
+        kind: Kind,
+        writers: &mut Writers,
+    ) -> Result<(), UnpackError> {
+        match self.kinds.get(relative) {
+            None => {}
+            Some(Kind::Folder) if kind == Kind::Folder => {}
+            Some(Kind::Folder) => {
+                return Err(refused(
+                    relative,
+                    "a folder of the same name was extracted before",
+                ));
+            }
+            Some(_) if kind == Kind::Folder => {
+                return Err(refused(
+                    relative,
+                    "a file of the same name was extracted before",
+                ));
+            }
+            Some(_) => {
+                // The earlier file may still be queued.
+                writers.wait_idle()?;
+                std::fs::remove_file(dest.join(relative))?;
+            }
+        }
+        self.kinds.insert(relative.to_path_buf(), kind);
+        Ok(())
+    }
 }
 
 /// Files up to this size are written by the writer threads; larger ones by the reading thread.
@@ -266,11 +315,18 @@ fn extract_entries<R: Read>(
     limit: u64,
     writers: &mut Writers,
 ) -> Result<UnpackSummary, UnpackError> {
+    if std::fs::read_dir(dest)?.next().is_some() {
+        return Err(UnpackError::Io(io::Error::other(format!(
+            "{} is not empty",
+            dest.display()
+        ))));
+    }
     let mut archive = tar::Archive::new(decoder);
     let mut summary = UnpackSummary {
         file_count: 0,
         unpacked_size: 0,
     };
+    let mut created = Created::default();
     // Folder permissions are applied last, so that a read-only folder can still be filled.
     let mut folders = Vec::new();
     for entry in archive.entries()? {
@@ -287,22 +343,13 @@ fn extract_entries<R: Read>(
         let kind = header.entry_type();
         let mtime = header.mtime()?;
         let target = dest.join(&relative);
-        check_parents(dest, &relative)?;
-        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir() && !kind.is_dir()) {
-            return Err(refused(
-                &raw_path,
-                "a folder of the same name was extracted before",
-            ));
-        }
+        created.make_parents(dest, &relative)?;
         match kind {
             tar::EntryType::Directory => {
-                if std::fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir()) {
-                    return Err(refused(
-                        &raw_path,
-                        "a file of the same name was extracted before",
-                    ));
+                if created.kinds.get(&relative) != Some(&Kind::Folder) {
+                    created.replace(dest, &relative, Kind::Folder, writers)?;
+                    std::fs::create_dir(&target)?;
                 }
-                std::fs::create_dir_all(&target)?;
                 folders.push((target, mode & 0o777));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -311,7 +358,7 @@ fn extract_entries<R: Read>(
                 if summary.unpacked_size > limit {
                     return Err(UnpackError::TooLarge { limit });
                 }
-                remove_existing(&target)?;
+                created.replace(dest, &relative, Kind::File, writers)?;
                 if size <= SMALL_FILE {
                     let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
                     entry.read_to_end(&mut data)?;
@@ -329,15 +376,36 @@ fn extract_entries<R: Read>(
                 summary.file_count += 1;
             }
             tar::EntryType::Symlink => {
-                // A link may replace a file still queued: write those first.
-                writers.wait_idle()?;
-                extract_symlink(&entry, &raw_path, &relative, &target)?;
+                let link = link_target(&entry, &raw_path)?;
+                if !link_stays_inside(&relative, &link) {
+                    return Err(refused(
+                        &raw_path,
+                        format!("it links to {}, outside the folder", link.display()),
+                    ));
+                }
+                created.replace(dest, &relative, Kind::Link, writers)?;
+                std::os::unix::fs::symlink(&link, &target)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Link => {
+                let link = link_target(&entry, &raw_path)?;
+                let source = safe_relative(&link)
+                    .ok()
+                    .flatten()
+                    .filter(|source| created.kinds.get(source) == Some(&Kind::File));
+                let Some(source) = source else {
+                    return Err(refused(
+                        &raw_path,
+                        format!(
+                            "it is a hard link to {}, which is not a file extracted before (inside the folder)",
+                            link.display()
+                        ),
+                    ));
+                };
+                created.replace(dest, &relative, Kind::File, writers)?;
                 // The linked file must be complete.
                 writers.wait_idle()?;
-                extract_hard_link(&entry, dest, &raw_path, &target)?;
+                std::fs::hard_link(dest.join(source), &target)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Char | tar::EntryType::Block => {
@@ -359,68 +427,14 @@ fn extract_entries<R: Read>(
     Ok(summary)
 }
 
-fn extract_symlink<R: Read>(
+fn link_target<R: Read>(
     entry: &tar::Entry<'_, R>,
     raw_path: &Path,
-    relative: &Path,
-    target: &Path,
-) -> Result<(), UnpackError> {
-    let link = entry
+) -> Result<PathBuf, UnpackError> {
+    Ok(entry
         .link_name()?
         .ok_or_else(|| refused(raw_path, "the link has no target"))?
-        .into_owned();
-    if !link_stays_inside(relative, &link) {
-        return Err(refused(
-            raw_path,
-            format!("it links to {}, outside the folder", link.display()),
-        ));
-    }
-    remove_existing(target)?;
-    std::os::unix::fs::symlink(&link, target)?;
-    Ok(())
-}
-
-fn extract_hard_link<R: Read>(
-    entry: &tar::Entry<'_, R>,
-    dest: &Path,
-    raw_path: &Path,
-    target: &Path,
-) -> Result<(), UnpackError> {
-    let link = entry
-        .link_name()?
-        .ok_or_else(|| refused(raw_path, "the hard link has no target"))?
-        .into_owned();
-    let Some(link_relative) = safe_relative(&link).ok().flatten() else {
-        return Err(refused(
-            raw_path,
-            format!(
-                "it is a hard link to {}, outside the folder",
-                link.display()
-            ),
-        ));
-    };
-    let source = dest.join(&link_relative);
-    check_parents(dest, &link_relative)?;
-    if !std::fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
-        return Err(refused(
-            raw_path,
-            format!(
-                "it is a hard link to {}, which is not a file extracted before",
-                link.display()
-            ),
-        ));
-    }
-    remove_existing(target)?;
-    std::fs::hard_link(&source, target)?;
-    Ok(())
-}
-
-/// Removes a file or link left by an earlier entry of the same name (the later entry wins).
-fn remove_existing(target: &Path) -> io::Result<()> {
-    match std::fs::symlink_metadata(target) {
-        Ok(metadata) if !metadata.is_dir() => std::fs::remove_file(target),
-        _ => Ok(()),
-    }
+        .into_owned())
 }
 
 #[cfg(test)]
