@@ -111,10 +111,13 @@ fn upload_then_download_by_hand() {
     assert!(other.path().join("release-v9.json").is_file());
 }
 
+/// A program, its environment, and what it must say.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
     let app = app_with_artifacts();
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[Case] = &[
         (
             UPLOAD,
             &[("STATIC_ARTIFACTS_URL", "file:///tmp/x")],

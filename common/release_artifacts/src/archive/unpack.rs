@@ -233,10 +233,10 @@ impl Writers {
                         Err(_) => break,
                     };
                     let Ok(job) = job else { break };
-                    if let Err(error) = write_file(&job) {
-                        if let Ok(mut slot) = state.error.lock() {
-                            slot.get_or_insert(error);
-                        }
+                    if let Err(error) = write_file(&job)
+                        && let Ok(mut slot) = state.error.lock()
+                    {
+                        slot.get_or_insert(error);
                     }
                     if let Ok(mut unfinished) = state.unfinished.lock() {
                         *unfinished -= 1;
@@ -389,23 +389,7 @@ fn extract_entries<R: Read>(
             }
             tar::EntryType::Link => {
                 let link = link_target(&entry, &raw_path)?;
-                let source = safe_relative(&link)
-                    .ok()
-                    .flatten()
-                    .filter(|source| created.kinds.get(source) == Some(&Kind::File));
-                let Some(source) = source else {
-                    return Err(refused(
-                        &raw_path,
-                        format!(
-                            "it is a hard link to {}, which is not a file extracted before (inside the folder)",
-                            link.display()
-                        ),
-                    ));
-                };
-                created.replace(dest, &relative, Kind::File, writers)?;
-                // The linked file must be complete.
-                writers.wait_idle()?;
-                std::fs::hard_link(dest.join(source), &target)?;
+                extract_hard_link(&mut created, dest, &raw_path, &relative, &link, writers)?;
                 summary.file_count += 1;
             }
             tar::EntryType::Char | tar::EntryType::Block => {
@@ -425,6 +409,34 @@ fn extract_entries<R: Read>(
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode))?;
     }
     Ok(summary)
+}
+
+fn extract_hard_link(
+    created: &mut Created,
+    dest: &Path,
+    raw_path: &Path,
+    relative: &Path,
+    link: &Path,
+    writers: &mut Writers,
+) -> Result<(), UnpackError> {
+    let source = safe_relative(link)
+        .ok()
+        .flatten()
+        .filter(|source| created.kinds.get(source) == Some(&Kind::File));
+    let Some(source) = source else {
+        return Err(refused(
+            raw_path,
+            format!(
+                "it is a hard link to {}, which is not a file extracted before (inside the folder)",
+                link.display()
+            ),
+        ));
+    };
+    created.replace(dest, relative, Kind::File, writers)?;
+    // The linked file must be complete.
+    writers.wait_idle()?;
+    std::fs::hard_link(dest.join(source), dest.join(relative))?;
+    Ok(())
 }
 
 fn link_target<R: Read>(
