@@ -86,11 +86,15 @@ impl Drop for Progress {
     }
 }
 
-/// Bytes as MiB with one decimal.
+/// Bytes as MiB with one decimal (KiB below 1 MiB).
 pub(crate) fn mib(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
-    let value = bytes as f64 / 1_048_576.0;
-    format!("{value:.1} MiB")
+    let value = bytes as f64;
+    if bytes < 1_048_576 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else {
+        format!("{:.1} MiB", value / 1_048_576.0)
+    }
 }
 
 /// A transfer rate in MiB/s.

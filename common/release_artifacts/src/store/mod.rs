@@ -112,7 +112,7 @@ impl Store {
     #[must_use]
     pub fn location_of(&self, key: &str) -> String {
         match self {
-            Store::File(store) => store.path_of(key).display().to_string(),
+            Store::File(store) => format!("file://{}", store.path_of(key).display()),
             Store::S3(store) => store.url_of(key),
         }
     }
