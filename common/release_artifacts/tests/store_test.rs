@@ -238,9 +238,17 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
             .collect();
         std::fs::write(source.join("noise.bin"), &noise).unwrap();
         let log = Captured::default();
-        let manifest = upload_release(&store, &settings, &source, &log.log())
+        let progress_log = Log::new(Box::new(log.clone()), "", Duration::from_millis(10));
+        let manifest = upload_release(&store, &settings, &source, &progress_log)
             .await
             .unwrap();
+        assert!(
+            log.text().lines().any(|line| line.starts_with("Uploaded ")
+                && !line.starts_with("Uploaded release")
+                && line.ends_with(" MiB/s")),
+            "progress lines while uploading: {}",
+            log.text()
+        );
         assert!(
             manifest.size > 2 * release_artifacts::CHUNK_SIZE as u64,
             "{}",
