@@ -106,15 +106,11 @@ pub(crate) fn build(
         std::fs::write(&plan_path, plan).map_err(|error| PlatformError::io(&plan_path, error))?;
 
         let program = member.dir.join("bin").join("build");
-        let output = std::process::Command::new(&program)
+        let output = platform
+            .phase_command(&program, &member.dir, app_dir)
             .arg(&layers)
             .arg(&platform_dir)
             .arg(&plan_path)
-            .current_dir(app_dir)
-            .env_clear()
-            .envs(&platform.base_env)
-            .envs(Platform::target_env())
-            .env("CNB_BUILDPACK_DIR", &member.dir)
             .env("CNB_LAYERS_DIR", &layers)
             .env("CNB_PLATFORM_DIR", &platform_dir)
             .env("CNB_BP_PLAN_PATH", &plan_path)

@@ -68,14 +68,10 @@ pub(crate) fn detect(platform: &Platform, app_dir: &Path) -> Result<Detected, Pl
         let plan_path = plans_dir.join(format!("{index}.toml"));
         std::fs::write(&plan_path, "").map_err(|error| PlatformError::io(&plan_path, error))?;
         let program = buildpack_dir.join("bin").join("detect");
-        let output = std::process::Command::new(&program)
+        let output = platform
+            .phase_command(&program, buildpack_dir, app_dir)
             .arg(&platform_dir)
             .arg(&plan_path)
-            .current_dir(app_dir)
-            .env_clear()
-            .envs(&platform.base_env)
-            .envs(Platform::target_env())
-            .env("CNB_BUILDPACK_DIR", buildpack_dir)
             .env("CNB_PLATFORM_DIR", &platform_dir)
             .env("CNB_BUILD_PLAN_PATH", &plan_path)
             .output()

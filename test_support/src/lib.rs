@@ -69,6 +69,24 @@ impl Platform {
         build::build(self, app_dir, detected)
     }
 
+    /// A `bin/detect` or `bin/build` run as the lifecycle starts it: in the app folder, with only
+    /// the base environment, the target variables and `CNB_BUILDPACK_DIR`.
+    fn phase_command(
+        &self,
+        program: &Path,
+        buildpack_dir: &Path,
+        app_dir: &Path,
+    ) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command
+            .current_dir(app_dir)
+            .env_clear()
+            .envs(&self.base_env)
+            .envs(Platform::target_env())
+            .env("CNB_BUILDPACK_DIR", buildpack_dir);
+        command
+    }
+
     /// The environment variables the lifecycle sets for the target (`CNB_TARGET_*`).
     fn target_env() -> [(&'static str, &'static str); 4] {
         let arch = match std::env::consts::ARCH {

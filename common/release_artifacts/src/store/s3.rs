@@ -229,26 +229,34 @@ impl S3Store {
         }
         // Starting (and aborting) a multipart upload proves the write permission, leaves no
         // object, and needs no permission to list.
-        let full_key = self.full_key(key);
+        let upload_id = self.start_multipart(key).await?;
+        self.abort_multipart(key, &upload_id).await;
+        Ok(())
+    }
+
+    async fn start_multipart(&self, key: &str) -> Result<String, StoreError> {
         let created = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
-            .key(&full_key)
+            .key(self.full_key(key))
             .send()
             .await
             .map_err(|error| self.error("write", key, &error))?;
-        if let Some(upload_id) = created.upload_id() {
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&full_key)
-                .upload_id(upload_id)
-                .send()
-                .await;
-        }
-        Ok(())
+        Ok(created.upload_id().unwrap_or_default().to_string())
+    }
+
+    /// Aborts a multipart upload, so that no parts are left behind (they would be billed, and
+    /// never cleaned up). Best effort: the upload has failed already.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) {
+        let _ = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id)
+            .send()
+            .await;
     }
 
     pub(crate) async fn get_small(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -363,29 +371,12 @@ impl S3Store {
             confirmed(confirm, &self.url_of(key)).await?;
             return self.put(key, first).await;
         };
-        let full_key = self.full_key(key);
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&full_key)
-            .send()
-            .await
-            .map_err(|error| self.error("write", key, &error))?;
-        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let upload_id = self.start_multipart(key).await?;
         let result = self
             .upload_parts(key, &upload_id, [first, second], chunks, confirm)
             .await;
         if result.is_err() {
-            // Leave no orphaned parts behind (they would be billed, and never cleaned up).
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&full_key)
-                .upload_id(&upload_id)
-                .send()
-                .await;
+            self.abort_multipart(key, &upload_id).await;
         }
         result
     }
