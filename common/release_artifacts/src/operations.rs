@@ -355,7 +355,12 @@ pub async fn load_release(
         "Loading release {}'s static artifacts from {location}",
         source.id
     ));
-    let summary = fetch_and_extract(store, &source, dir, log, deadline).await?;
+    let summary = fetch_and_extract(store, &source, dir, log, deadline)
+        .await
+        .map_err(|error| match error {
+            ArtifactError::TimedOut { doing, .. } => ArtifactError::TimedOut { limit, doing },
+            other => other,
+        })?;
     let elapsed = started.elapsed();
     log.line(&format!(
         "Loaded release {} into {}: {} archive, {} files ({} unpacked) in {:.1}s, {}.",
@@ -465,6 +470,7 @@ async fn fetch_and_extract(
         let _ = extract.await;
         let done = progress.bytes.load(Ordering::Relaxed);
         return Err(ArtifactError::TimedOut {
+            // `load_release` fills in the limit it was given.
             limit: Duration::ZERO,
             doing: format!(
                 "downloading {location} ({} of {} received)",

@@ -66,15 +66,7 @@ pub fn download_main(dir: &Path) -> u8 {
     let result = run(&log, "Loading static artifacts", async |settings| {
         let deadline = started + settings.load_timeout;
         let store = Store::connect(settings).await?;
-        load_release(&store, settings, dir, &log, deadline)
-            .await
-            .map_err(|error| match error {
-                ArtifactError::TimedOut { doing, .. } => ArtifactError::TimedOut {
-                    limit: settings.load_timeout,
-                    doing,
-                },
-                other => other,
-            })
+        load_release(&store, settings, dir, &log, deadline).await
     });
     match result {
         Ok(loaded) => {
