@@ -132,6 +132,21 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
     entries
 }
 
+/// The settings and store of `target` for release `id`, and a work folder holding a sample tree
+/// in `static-artifacts`.
+async fn scene(
+    target: &Target,
+    id: &str,
+    salt: &str,
+) -> (Settings, Store, tempfile::TempDir, PathBuf) {
+    let settings = settings(target, &[("RELEASE_ID", id)]);
+    let store = Store::connect(&settings).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    sample_tree(&source, salt);
+    (settings, store, work, source)
+}
+
 /// A tree with nested folders, empty files, unicode names, links and various modes.
 fn sample_tree(dir: &Path, salt: &str) {
     std::fs::create_dir_all(dir.join("assets/deep/er")).unwrap();
@@ -277,11 +292,7 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
 #[tokio::test(flavor = "multi_thread")]
 async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
     for target in all_targets("idempotent") {
-        let settings = settings(&target, &[("RELEASE_ID", "v1")]);
-        let store = Store::connect(&settings).await.unwrap();
-        let work = tempfile::tempdir().unwrap();
-        let source = work.path().join("static-artifacts");
-        sample_tree(&source, "same");
+        let (settings, store, _work, source) = scene(&target, "v1", "same").await;
         let first = upload_release(&store, &settings, &source, &Captured::default().log())
             .await
             .unwrap();
@@ -415,11 +426,7 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bare_tgz_of_earlier_tools_loads_without_manifest() {
     for target in all_targets("legacy") {
-        let settings = settings(&target, &[("RELEASE_ID", "old-1")]);
-        let store = Store::connect(&settings).await.unwrap();
-        let work = tempfile::tempdir().unwrap();
-        let source = work.path().join("static-artifacts");
-        sample_tree(&source, "legacy");
+        let (settings, store, work, source) = scene(&target, "old-1", "legacy").await;
         let (_, archive) = release_artifacts::pack(&source, Compression::Gzip, Vec::new()).unwrap();
         store.put_small("release-old-1.tgz", archive).await.unwrap();
         let dest = work.path().join("loaded");
@@ -730,11 +737,7 @@ async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
     for target in all_targets("digest") {
-        let settings = settings(&target, &[("RELEASE_ID", "v1")]);
-        let store = Store::connect(&settings).await.unwrap();
-        let work = tempfile::tempdir().unwrap();
-        let source = work.path().join("static-artifacts");
-        sample_tree(&source, "digest");
+        let (settings, store, work, source) = scene(&target, "v1", "digest").await;
         let manifest = upload_release(&store, &settings, &source, &Captured::default().log())
             .await
             .unwrap();

@@ -190,7 +190,6 @@ fn a_program_that_is_not_executable_gives_127() {
 
 /// Records the order of hook calls and fails the one named in `fail`.
 struct Recording<'a> {
-    calls: Vec<&'static str>,
     fail: Option<&'static str>,
     trace: &'a Path,
 }
@@ -203,7 +202,6 @@ impl Recording<'_> {
             .open(self.trace)
             .unwrap();
         writeln!(trace, "{name}").unwrap();
-        self.calls.push(name);
         writeln!(log, "hook {name}").unwrap();
         if self.fail == Some(name) {
             Err(HookError(format!("{name} broke")))
@@ -235,7 +233,6 @@ fn hooks_run_around_the_commands_in_order() {
         release_build: Some(step("build")),
     };
     let mut hooks = Recording {
-        calls: vec![],
         fail: None,
         trace: &trace,
     };
@@ -250,7 +247,6 @@ fn without_release_build_there_is_no_preflight_or_upload() {
     let trace = dir.path().join("trace");
     let plan = release(vec![sh(&format!("echo migrate >> '{}'", trace.display()))]);
     let mut hooks = Recording {
-        calls: vec![],
         fail: None,
         trace: &trace,
     };
@@ -286,7 +282,6 @@ fn a_failing_hook_stops_the_release_where_it_fails() {
             release_build: Some(step("build")),
         };
         let mut hooks = Recording {
-            calls: vec![],
             fail: Some(fail),
             trace: &trace,
         };
