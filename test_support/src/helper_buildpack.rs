@@ -9,9 +9,6 @@ use crate::PlatformError;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// The helper buildpack's id.
-pub const HELPER_BUILDPACK_ID: &str = "test/hands-over-commands";
-
 const BUILDPACK_TOML: &str = r#"api = "0.10"
 
 [buildpack]

@@ -24,7 +24,7 @@ pub mod s3_server;
 pub use build::{BuildOutput, Built};
 pub use detect::DetectOutput;
 pub use error::PlatformError;
-pub use helper_buildpack::{HELPER_BUILDPACK_ID, write_helper_buildpack};
+pub use helper_buildpack::write_helper_buildpack;
 pub use launch::{ExecDRun, Launched, Process};
 
 use std::collections::BTreeMap;
@@ -49,12 +49,6 @@ impl Platform {
             buildpacks,
             base_env,
         }
-    }
-
-    /// The environment every phase starts from (a few variables of this process).
-    #[must_use]
-    pub fn base_env(&self) -> &BTreeMap<String, String> {
-        &self.base_env
     }
 
     /// Runs detect, then build, on `app_dir` (which build may change, as in a real build).

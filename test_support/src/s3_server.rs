@@ -1,7 +1,7 @@
 //! S3-compatible servers for tests: s3s-fs in this process on loopback, and moto when CI
 //! started one (see `.ci/run`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The access key id the in-process server accepts.
 pub const ACCESS_KEY_ID: &str = "AKIATESTRELEASEPHASE";
@@ -89,21 +89,6 @@ impl S3Server {
     #[must_use]
     pub fn bucket_dir(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
-    }
-
-    /// Creates another bucket.
-    ///
-    /// # Errors
-    ///
-    /// Returns an error when the folder cannot be created.
-    pub fn create_bucket(&self, name: &str) -> std::io::Result<()> {
-        std::fs::create_dir_all(self.bucket_dir(name))
-    }
-
-    /// The root folder (one subfolder per bucket).
-    #[must_use]
-    pub fn root(&self) -> &Path {
-        self.root.path()
     }
 }
 

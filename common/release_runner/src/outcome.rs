@@ -27,14 +27,6 @@ pub enum CommandResult {
     CannotWait(std::io::Error),
 }
 
-impl CommandResult {
-    /// Whether the command succeeded.
-    #[must_use]
-    pub fn succeeded(&self) -> bool {
-        matches!(self, CommandResult::Succeeded)
-    }
-}
-
 impl fmt::Display for CommandResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

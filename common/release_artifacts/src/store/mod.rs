@@ -66,6 +66,14 @@ impl StoreError {
     }
 }
 
+/// `Ok(None)` for a missing object, other errors unchanged.
+fn missing_as_none<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    match result {
+        Err(error) if error.is_not_found() => Ok(None),
+        other => other.map(Some),
+    }
+}
+
 /// An object listed in the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -136,14 +144,10 @@ impl Store {
     ///
     /// Returns a [`StoreError`] for anything but a missing object.
     pub async fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let result = match self {
+        missing_as_none(match self {
             Store::File(store) => store.get_small(key).await,
             Store::S3(store) => store.get_small(key).await,
-        };
-        match result {
-            Err(error) if error.is_not_found() => Ok(None),
-            other => other.map(Some),
-        }
+        })
     }
 
     /// Writes a small object whole, replacing it atomically.
@@ -164,14 +168,10 @@ impl Store {
     ///
     /// Returns a [`StoreError`] for anything but a missing object.
     pub async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        let result = match self {
+        missing_as_none(match self {
             Store::File(store) => store.size_of(key).await,
             Store::S3(store) => store.size_of(key).await,
-        };
-        match result {
-            Err(error) if error.is_not_found() => Ok(None),
-            other => other.map(Some),
-        }
+        })
     }
 
     /// Every object whose key starts with `start`, following pagination to the end.
