@@ -411,19 +411,19 @@ async fn naive_upload(endpoint: &str, dir: &Path) {
         .unwrap();
 }
 
-/// One GET to a temporary file, then untar.
+/// One GET to a temporary file (written as the SDK's own example does), then untar.
 async fn naive_download(endpoint: &str, dir: &Path) {
-    let output = client(endpoint)
+    let mut output = client(endpoint)
         .get_object()
         .bucket("artifacts")
         .key("bench/naive.tgz")
         .send()
         .await
         .unwrap();
-    let archive = tempfile::NamedTempFile::new().unwrap();
-    let mut file = tokio::fs::File::create(archive.path()).await.unwrap();
-    let mut body = output.body.into_async_read();
-    tokio::io::copy(&mut body, &mut file).await.unwrap();
+    let mut archive = tempfile::NamedTempFile::new().unwrap();
+    while let Some(bytes) = output.body.try_next().await.unwrap() {
+        archive.write_all(&bytes).unwrap();
+    }
     let path = archive.path().to_path_buf();
     let dest = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -434,4 +434,5 @@ async fn naive_download(endpoint: &str, dir: &Path) {
     })
     .await
     .unwrap();
+    drop(archive);
 }

@@ -1,10 +1,11 @@
 //! What the programs do: upload, load, publish, prune, list, verify and promote releases.
 
-use crate::archive::{ChannelReader, ChunkWriter, HashingReader};
+use crate::archive::{ChannelReader, ChunkWriter};
 use crate::manifest::{
     LATEST_KEY, archive_key, manifest_key, now, now_ms, release_of_manifest_key,
 };
 use crate::progress::{mib, rate};
+use crate::store::{CHUNK_SIZE, Delivery, Pieces};
 use crate::{
     Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
     StoreError, UnpackError, UnpackSummary, manifest::BadDocument, pack, unpack,
@@ -442,7 +443,8 @@ async fn fetch_and_extract(
         path: staging.clone(),
         error,
     })?;
-    let (sender, receiver) = mpsc::channel::<Bytes>(1);
+    let (sender, receiver) = mpsc::channel::<Pieces>(1);
+    let (digest_sender, digest) = tokio::sync::oneshot::channel();
     let progress = log.progress("Downloaded", Some(source.size));
     let counter = Arc::clone(&progress.bytes);
     let extraction = {
@@ -453,14 +455,25 @@ async fn fetch_and_extract(
             location.clone(),
         );
         move || -> Result<UnpackSummary, ArtifactError> {
-            let result = extract_checked(receiver, counter, &source, &staging, &dir, &location);
+            let reader = ChannelReader::new(receiver, counter);
+            let result = extract_checked(reader, digest, &source, &staging, &dir, &location);
             // After a failure this removes the partial folder; after the swap, the old content.
             let _ = std::fs::remove_dir_all(&staging);
             result
         }
     };
     let mut extract = tokio::task::spawn_blocking(extraction);
-    let download = store.download(&source.key, source.size, sender);
+    let download = async move {
+        let mut delivery = Delivery::new(sender);
+        let result = store
+            .download(&source.key, source.size, &mut delivery)
+            .await;
+        // Only a complete download's digest is worth checking; without it the extraction fails.
+        if result.is_ok() {
+            let _ = digest_sender.send(delivery.finish());
+        }
+        result
+    };
     let finished = tokio::select! {
         result = async { (download.await, (&mut extract).await) } => Some(result),
         () = tokio::time::sleep_until(deadline.into()) => None,
@@ -501,8 +514,8 @@ fn staging_dir(dir: &Path) -> PathBuf {
 }
 
 fn extract_checked(
-    receiver: mpsc::Receiver<Bytes>,
-    counter: Arc<AtomicU64>,
+    mut reader: ChannelReader,
+    digest: tokio::sync::oneshot::Receiver<(String, u64)>,
     source: &Source,
     staging: &Path,
     dir: &Path,
@@ -512,12 +525,14 @@ fn extract_checked(
         location: location.to_string(),
         error,
     };
-    let mut hashing = HashingReader::new(ChannelReader::new(receiver, counter));
     let summary =
-        unpack(&mut hashing, source.format, staging, source.limit).map_err(extract_error)?;
-    let (sha256, size) = hashing
-        .finish()
-        .map_err(|error| extract_error(UnpackError::Io(error)))?;
+        unpack(&mut reader, source.format, staging, source.limit).map_err(extract_error)?;
+    reader.finish();
+    let (sha256, size) = digest.blocking_recv().map_err(|_| {
+        extract_error(UnpackError::Io(std::io::Error::other(
+            "the download stopped before its digest was known",
+        )))
+    })?;
     if size != source.size {
         return Err(ArtifactError::Mismatch {
             location: location.to_string(),
@@ -785,28 +800,40 @@ pub async fn promote_release(
         published_at_ms: None,
         ..manifest
     };
-    let (sender, mut receiver) = mpsc::channel::<Bytes>(1);
+    let (sender, mut receiver) = mpsc::channel::<Pieces>(1);
     let (forward, chunks) = mpsc::channel::<Bytes>(1);
-    let hasher = tokio::spawn(async move {
-        use sha2::Digest;
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = receiver.recv().await {
-            hasher.update(&chunk);
-            size += chunk.len() as u64;
-            if forward.send(chunk).await.is_err() {
-                break;
+    // Ranges arrive in RANGE_SIZE pieces; parts go up in CHUNK_SIZE chunks (S3 refuses parts
+    // under 5 MiB but the last).
+    tokio::spawn(async move {
+        let mut part = bytes::BytesMut::with_capacity(CHUNK_SIZE);
+        let mut sent_any = false;
+        while let Some(pieces) = receiver.recv().await {
+            for piece in pieces {
+                part.extend_from_slice(&piece);
+            }
+            if part.len() >= CHUNK_SIZE {
+                sent_any = true;
+                if forward.send(part.split().freeze()).await.is_err() {
+                    return;
+                }
             }
         }
-        (format!("{:x}", hasher.finalize()), size)
+        if !part.is_empty() || !sent_any {
+            let _ = forward.send(part.freeze()).await;
+        }
     });
-    let download = from.download(&manifest.archive_key, manifest.size, sender);
+    let (digest_sender, digest) = tokio::sync::oneshot::channel();
+    let download = async {
+        let mut delivery = Delivery::new(sender);
+        let result = from
+            .download(&manifest.archive_key, manifest.size, &mut delivery)
+            .await;
+        let _ = digest_sender.send(delivery.finish());
+        result
+    };
     // The upload completes only if every byte arrived with the right digest.
     let expected = (manifest.sha256.clone(), manifest.size);
-    let checker = tokio::spawn(async move {
-        let (sha256, size) = hasher.await.unwrap_or_default();
-        (sha256, size) == expected
-    });
+    let checker = tokio::spawn(async move { digest.await.ok() == Some(expected) });
     let (downloaded, uploaded) = tokio::join!(
         download,
         to.upload_checked(&manifest.archive_key, chunks, checker)

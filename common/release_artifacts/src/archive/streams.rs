@@ -1,9 +1,11 @@
 //! Byte streams between the blocking archive code and the async store: chunked writers,
 //! channel readers and hashing wrappers.
 
-use bytes::{Bytes, BytesMut};
+use crate::store::Pieces;
+use bytes::{Buf, Bytes, BytesMut};
 use sha2::{Digest, Sha256};
-use std::io::{self, Read, Write};
+use std::collections::VecDeque;
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
@@ -83,70 +85,62 @@ impl Drop for ChunkWriter {
     }
 }
 
-/// Reads (blocking) the chunks received from a channel, in order, counting them into
-/// `received`.
+/// Reads (blocking) the pieces received from a channel, in order, without copying them,
+/// counting them into `received` as they arrive.
 pub(crate) struct ChannelReader {
-    receiver: mpsc::Receiver<Bytes>,
-    current: Bytes,
+    receiver: mpsc::Receiver<Pieces>,
+    queue: VecDeque<Bytes>,
     received: Arc<AtomicU64>,
 }
 
 impl ChannelReader {
-    pub(crate) fn new(receiver: mpsc::Receiver<Bytes>, counter: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(receiver: mpsc::Receiver<Pieces>, counter: Arc<AtomicU64>) -> Self {
         ChannelReader {
             receiver,
-            current: Bytes::new(),
+            queue: VecDeque::new(),
             received: counter,
+        }
+    }
+
+    /// Reads what is left (what follows the archive's end, if anything), until the sender
+    /// is done.
+    pub(crate) fn finish(mut self) {
+        self.queue.clear();
+        while self.receiver.blocking_recv().is_some() {}
+    }
+}
+
+impl BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.queue.front().is_none_or(Bytes::is_empty) {
+            if self.queue.pop_front().is_some() {
+                continue;
+            }
+            match self.receiver.blocking_recv() {
+                Some(pieces) => {
+                    let size: usize = pieces.iter().map(Bytes::len).sum();
+                    self.received.fetch_add(size as u64, Ordering::Relaxed);
+                    self.queue.extend(pieces);
+                }
+                None => return Ok(&[]),
+            }
+        }
+        Ok(self.queue.front().map_or(&[], |front| &front[..]))
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Some(front) = self.queue.front_mut() {
+            front.advance(amount.min(front.len()));
         }
     }
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.receiver.blocking_recv() {
-                Some(chunk) => {
-                    self.received
-                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    self.current = chunk;
-                }
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
-
-/// Hashes and counts the bytes read through it.
-pub(crate) struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    read: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            read: 0,
-        }
-    }
-
-    /// Reads what is left, then returns the SHA-256 (hex) and the number of bytes.
-    pub(crate) fn finish(mut self) -> io::Result<(String, u64)> {
-        io::copy(&mut self, &mut io::sink())?;
-        Ok((format!("{:x}", self.hasher.finalize()), self.read))
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.read += n as u64;
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::Compression;
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -49,15 +49,19 @@ pub enum UnpackError {
 ///
 /// Returns [`UnpackError`] for a refused entry, a decompression bomb, a corrupt or truncated
 /// archive, or a write that fails. What was written so far stays in `dest`.
-pub fn unpack<R: Read>(
+pub fn unpack<R: BufRead>(
     input: R,
     compression: Compression,
     dest: &Path,
     limit: u64,
 ) -> Result<UnpackSummary, UnpackError> {
     match compression {
-        Compression::Zstd => extract(zstd::stream::read::Decoder::new(input)?, dest, limit),
-        Compression::Gzip => extract(flate2::read::MultiGzDecoder::new(input), dest, limit),
+        Compression::Zstd => extract(
+            zstd::stream::read::Decoder::with_buffer(input)?,
+            dest,
+            limit,
+        ),
+        Compression::Gzip => extract(flate2::bufread::MultiGzDecoder::new(input), dest, limit),
     }
 }
 
@@ -178,11 +182,17 @@ impl Created {
 }
 
 /// Files up to this size are written by the writer threads; larger ones by the reading thread.
-const SMALL_FILE: u64 = 256 * 1024;
+const SMALL_FILE: usize = 1024 * 1024;
 /// Threads writing files: creating files is mostly kernel time, which spreads over cores.
 const WRITERS: usize = 3;
-/// Files read ahead of the writers, at most (each at most [`SMALL_FILE`]).
-const QUEUE: usize = 8;
+/// Files are handed to the writers in batches of up to this many bytes (or [`BATCH_FILES`]
+/// files): one hand-over per batch instead of one per file.
+const BATCH_BYTES: usize = 1024 * 1024;
+/// Most files in a batch.
+const BATCH_FILES: usize = 64;
+/// Batches read ahead of the writers, at most (each at most [`BATCH_BYTES`] plus one
+/// [`SMALL_FILE`]).
+const QUEUE: usize = 4;
 
 /// A file to write: its content is in memory.
 struct Job {
@@ -198,16 +208,37 @@ fn write_file(job: &Job) -> io::Result<()> {
     finish_file(&file, job.mode, job.mtime)
 }
 
+/// Copies `reader` to `file` through `block`: large writes, few system calls.
+fn copy_in_blocks(
+    reader: &mut impl Read,
+    file: &mut std::fs::File,
+    block: &mut [u8],
+) -> io::Result<()> {
+    loop {
+        let read = match reader.read(block) {
+            Ok(0) => return Ok(()),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        io::Write::write_all(file, &block[..read])?;
+    }
+}
+
 fn finish_file(file: &std::fs::File, mode: u32, mtime: u64) -> io::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
 }
 
-/// Writer threads fed through a bounded queue, with a count of unfinished jobs (to wait for
-/// them before an entry that depends on earlier files) and the first error.
+/// Writer threads fed batches of files through a bounded queue, with a count of unfinished
+/// batches (to wait for them before an entry that depends on earlier files) and the first
+/// error.
 struct Writers {
-    sender: Option<std::sync::mpsc::SyncSender<Job>>,
+    sender: Option<std::sync::mpsc::SyncSender<Vec<Job>>>,
     state: Arc<WritersState>,
+    /// Files not handed over yet.
+    batch: Vec<Job>,
+    batch_bytes: usize,
     /// Files queued since the writers were last idle (a second entry of the same path waits).
     queued: HashSet<PathBuf>,
 }
@@ -221,26 +252,30 @@ struct WritersState {
 
 impl Writers {
     fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> Self {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Job>>(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         let state = Arc::new(WritersState::default());
         for _ in 0..WRITERS {
             let (receiver, state) = (Arc::clone(&receiver), Arc::clone(&state));
             scope.spawn(move || {
                 loop {
-                    let job = match receiver.lock() {
+                    let batch = match receiver.lock() {
                         Ok(receiver) => receiver.recv(),
                         Err(_) => break,
                     };
-                    let Ok(job) = job else { break };
-                    if let Err(error) = write_file(&job)
-                        && let Ok(mut slot) = state.error.lock()
-                    {
-                        slot.get_or_insert(error);
+                    let Ok(batch) = batch else { break };
+                    for job in &batch {
+                        if let Err(error) = write_file(job)
+                            && let Ok(mut slot) = state.error.lock()
+                        {
+                            slot.get_or_insert(error);
+                        }
                     }
                     if let Ok(mut unfinished) = state.unfinished.lock() {
                         *unfinished -= 1;
-                        state.idle.notify_all();
+                        if *unfinished == 0 {
+                            state.idle.notify_all();
+                        }
                     }
                 }
             });
@@ -248,6 +283,8 @@ impl Writers {
         Writers {
             sender: Some(sender),
             state,
+            batch: Vec::new(),
+            batch_bytes: 0,
             queued: HashSet::new(),
         }
     }
@@ -265,18 +302,34 @@ impl Writers {
             self.wait_idle()?;
             self.queued.insert(job.target.clone());
         }
+        self.batch_bytes += job.data.len();
+        self.batch.push(job);
+        if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_FILES {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the current batch to the writers.
+    fn hand_over(&mut self) -> io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.batch_bytes = 0;
+        let batch = std::mem::take(&mut self.batch);
         if let Ok(mut unfinished) = self.state.unfinished.lock() {
             *unfinished += 1;
         }
-        let sent = self.sender.as_ref().map(|sender| sender.send(job));
+        let sent = self.sender.as_ref().map(|sender| sender.send(batch));
         if !matches!(sent, Some(Ok(()))) {
             return Err(io::Error::other("the file writers stopped"));
         }
         self.check()
     }
 
-    /// Waits until every queued file is written.
+    /// Waits until every file handed over or batched is written.
     fn wait_idle(&mut self) -> io::Result<()> {
+        self.hand_over()?;
         if let Ok(mut unfinished) = self.state.unfinished.lock() {
             while *unfinished > 0 {
                 match self.state.idle.wait(unfinished) {
@@ -302,6 +355,10 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
         let mut writers = Writers::start(scope);
         let result = extract_entries(decoder, dest, limit, &mut writers);
         // Even after a failure, let the writers finish before the caller removes the folder.
+        if result.is_err() {
+            // Files not handed over yet are not worth writing.
+            writers.batch.clear();
+        }
         let finished = writers.finish();
         let summary = result?;
         finished?;
@@ -327,6 +384,7 @@ fn extract_entries<R: Read>(
         unpacked_size: 0,
     };
     let mut created = Created::default();
+    let mut block = vec![0; SMALL_FILE];
     // Folder permissions are applied last, so that a read-only folder can still be filled.
     let mut folders = Vec::new();
     for entry in archive.entries()? {
@@ -359,7 +417,7 @@ fn extract_entries<R: Read>(
                     return Err(UnpackError::TooLarge { limit });
                 }
                 created.replace(dest, &relative, Kind::File, writers)?;
-                if size <= SMALL_FILE {
+                if size <= SMALL_FILE as u64 {
                     let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
                     entry.read_to_end(&mut data)?;
                     writers.send(Job {
@@ -370,7 +428,7 @@ fn extract_entries<R: Read>(
                     })?;
                 } else {
                     let mut file = std::fs::File::create(&target)?;
-                    io::copy(&mut entry, &mut file)?;
+                    copy_in_blocks(&mut entry, &mut file, &mut block)?;
                     finish_file(&file, mode & 0o777, mtime)?;
                 }
                 summary.file_count += 1;

@@ -171,7 +171,7 @@ impl FileStore {
     pub(crate) async fn download(
         &self,
         key: &str,
-        chunks: mpsc::Sender<Bytes>,
+        delivery: &mut super::Delivery,
     ) -> Result<(), StoreError> {
         let path = self.path_of(key);
         let mut file = tokio::fs::File::open(&path).await.map_err(|error| {
@@ -191,7 +191,7 @@ impl FileStore {
             if read == 0 {
                 return Ok(());
             }
-            if chunks.send(Bytes::from(buffer)).await.is_err() {
+            if !delivery.send(vec![Bytes::from(buffer)]).await {
                 return Ok(());
             }
         }

@@ -8,10 +8,49 @@ mod s3;
 
 use crate::{Settings, SettingsError, StoreUrl};
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 pub use file::FileStore;
 pub use s3::S3Store;
+
+/// Consecutive pieces of an object, in order, as they came off the network or the disk.
+pub type Pieces = Vec<Bytes>;
+
+/// Where a download's pieces go, in order: a channel, with a SHA-256 and a count of what was
+/// sent on the way (computed where the pieces are put in order, which needs no extra buffer).
+pub struct Delivery {
+    sender: mpsc::Sender<Pieces>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Delivery {
+    /// Deliveries into `sender`.
+    #[must_use]
+    pub fn new(sender: mpsc::Sender<Pieces>) -> Self {
+        Delivery {
+            sender,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Hashes and sends `pieces`; false when the receiver is gone.
+    pub async fn send(&mut self, pieces: Pieces) -> bool {
+        for piece in &pieces {
+            self.hasher.update(piece);
+            self.size += piece.len() as u64;
+        }
+        self.sender.send(pieces).await.is_ok()
+    }
+
+    /// The SHA-256 (hex) and the number of bytes sent; closes the channel.
+    #[must_use]
+    pub fn finish(self) -> (String, u64) {
+        (format!("{:x}", self.hasher.finalize()), self.size)
+    }
+}
 
 /// Size of the chunks uploads move in (multipart upload parts).
 pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
@@ -229,7 +268,7 @@ impl Store {
         }
     }
 
-    /// Sends the object `key` (of `size` bytes) in order through `chunks`, fetching up to
+    /// Sends the object `key` (of `size` bytes) in order through `delivery`, fetching up to
     /// [`CONCURRENCY`] ranges at once and resuming a broken transfer where it stopped.
     ///
     /// # Errors
@@ -239,11 +278,11 @@ impl Store {
         &self,
         key: &str,
         size: u64,
-        chunks: mpsc::Sender<Bytes>,
+        delivery: &mut Delivery,
     ) -> Result<(), StoreError> {
         match self {
-            Store::File(store) => store.download(key, chunks).await,
-            Store::S3(store) => store.download(key, size, chunks).await,
+            Store::File(store) => store.download(key, delivery).await,
+            Store::S3(store) => store.download(key, size, delivery).await,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! the SDK's default ones); the SDK retries transient faults (timeouts, resets, 5xx, throttling)
 //! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
 
-use super::{CONCURRENCY, Confirm, ObjectInfo, RANGE_SIZE, StoreError, confirmed};
+use super::{
+    CONCURRENCY, Confirm, Delivery, ObjectInfo, Pieces, RANGE_SIZE, StoreError, confirmed,
+};
 use crate::Settings;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -17,7 +19,7 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -479,7 +481,7 @@ impl S3Store {
         &self,
         key: &str,
         size: u64,
-        chunks: mpsc::Sender<Bytes>,
+        delivery: &mut Delivery,
     ) -> Result<(), StoreError> {
         let chunk_size = RANGE_SIZE as u64;
         let mut ranges = (0..size.div_ceil(chunk_size)).map(|index| {
@@ -502,10 +504,10 @@ impl S3Store {
             let Some(next) = in_flight.pop_front() else {
                 return Ok(());
             };
-            let bytes = next.await.map_err(|error| {
+            let pieces = next.await.map_err(|error| {
                 StoreError::Permanent(format!("Couldn't read {}: {error}", self.url_of(key)))
             })??;
-            if chunks.send(bytes).await.is_err() {
+            if !delivery.send(pieces).await {
                 for task in in_flight {
                     task.abort();
                 }
@@ -514,15 +516,16 @@ impl S3Store {
         }
     }
 
-    /// Fetches bytes `start..end`, resuming from where a broken body stopped.
-    async fn fetch_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes, StoreError> {
-        let capacity = usize::try_from(end - start).unwrap_or(RANGE_SIZE);
-        let mut buffer = BytesMut::with_capacity(capacity);
+    /// Fetches bytes `start..end` (as the pieces the body came in, without copying them),
+    /// resuming from where a broken body stopped.
+    async fn fetch_range(&self, key: &str, start: u64, end: u64) -> Result<Pieces, StoreError> {
+        let mut pieces = Pieces::new();
+        let mut received: u64 = 0;
         let mut attempt = 0;
         loop {
-            let from = start + buffer.len() as u64;
+            let from = start + received;
             if from >= end {
-                return Ok(buffer.freeze());
+                return Ok(pieces);
             }
             let result = async {
                 let mut output = self
@@ -540,13 +543,14 @@ impl S3Store {
                         self.url_of(key)
                     ))
                 })? {
-                    buffer.extend_from_slice(&piece);
+                    received += piece.len() as u64;
+                    pieces.push(piece);
                 }
                 Ok::<(), StoreError>(())
             }
             .await;
             match result {
-                Ok(()) if start + buffer.len() as u64 >= end => return Ok(buffer.freeze()),
+                Ok(()) if start + received >= end => return Ok(pieces),
                 Ok(()) => {
                     if attempt + 1 >= RANGE_ATTEMPTS {
                         return Err(StoreError::Transient(format!(

@@ -1,6 +1,8 @@
 //! S3-compatible servers for tests: s3s-fs in this process on loopback, and moto when CI
 //! started one (see `.ci/run`).
 
+mod block_reads;
+
 use std::path::PathBuf;
 
 /// The access key id the in-process server accepts.
@@ -8,8 +10,8 @@ pub const ACCESS_KEY_ID: &str = "AKIATESTRELEASEPHASE";
 /// The secret key the in-process server accepts.
 pub const SECRET_ACCESS_KEY: &str = "test-secret-release-phase-0123456789";
 
-/// An S3-compatible server on loopback (s3s-fs, in this process), serving the folders of a
-/// temporary root as buckets. Stops when dropped.
+/// An S3-compatible server on loopback (s3s-fs, in this process, with GET bodies read in 1 MiB
+/// blocks), serving the folders of a temporary root as buckets. Stops when dropped.
 pub struct S3Server {
     endpoint: String,
     root: tempfile::TempDir,
@@ -29,7 +31,10 @@ impl S3Server {
         let filesystem = s3s_fs::FileSystem::new(root.path())
             .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
         let service = {
-            let mut builder = s3s::service::S3ServiceBuilder::new(filesystem);
+            let mut builder = s3s::service::S3ServiceBuilder::new(block_reads::BlockReads::new(
+                filesystem,
+                root.path().to_path_buf(),
+            ));
             builder.set_auth(s3s::auth::SimpleAuth::from_single(
                 ACCESS_KEY_ID,
                 SECRET_ACCESS_KEY,
