@@ -14,6 +14,7 @@ mod build;
 pub mod demo;
 mod detect;
 mod error;
+pub mod fault_proxy;
 mod helper_buildpack;
 mod launch;
 mod layer_env;

@@ -10,12 +10,13 @@ use release_artifacts::{
     load_release, promote_release, prune_releases, publish_release, upload_release, verify_release,
 };
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use support::{Captured, far, sample_tree, snapshot};
 use test_support::s3_server::{S3Server, S3Target, unique_prefix};
+
+mod support;
 
 /// A store for one test, as environment variables.
 struct Target {
@@ -74,64 +75,6 @@ fn settings(target: &Target, extra: &[(&str, &str)]) -> Settings {
     .unwrap()
 }
 
-/// A log whose lines can be read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn log(&self) -> Log {
-        Log::new(Box::new(self.clone()), "", Duration::from_hours(1))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn far() -> Instant {
-    Instant::now() + Duration::from_mins(2)
-}
-
-/// Every entry of a tree: path -> (kind, mode, content or link target).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
-    let mut entries = BTreeMap::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        for entry in std::fs::read_dir(dir.join(&relative)).unwrap() {
-            let entry = entry.unwrap();
-            let path = relative.join(entry.file_name());
-            let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
-            let mode = metadata.permissions().mode() & 0o7777;
-            let value = if metadata.file_type().is_symlink() {
-                (
-                    'l',
-                    0,
-                    std::fs::read_link(entry.path())
-                        .unwrap()
-                        .into_os_string()
-                        .into_encoded_bytes(),
-                )
-            } else if metadata.is_dir() {
-                pending.push(path.clone());
-                ('d', mode, Vec::new())
-            } else {
-                ('f', mode, std::fs::read(entry.path()).unwrap())
-            };
-            entries.insert(path, value);
-        }
-    }
-    entries
-}
-
 /// The settings and store of `target` for release `id`, and a work folder holding a sample tree
 /// in `static-artifacts`.
 async fn scene(
@@ -145,30 +88,6 @@ async fn scene(
     let source = work.path().join("static-artifacts");
     sample_tree(&source, salt);
     (settings, store, work, source)
-}
-
-/// A tree with nested folders, empty files, unicode names, links and various modes.
-fn sample_tree(dir: &Path, salt: &str) {
-    std::fs::create_dir_all(dir.join("assets/deep/er")).unwrap();
-    std::fs::write(dir.join("index.html"), format!("<h1>{salt}</h1>")).unwrap();
-    std::fs::write(dir.join("empty.txt"), "").unwrap();
-    std::fs::write(dir.join("assets/café ☕ – ünïcode.txt"), "unicode").unwrap();
-    std::fs::write(
-        dir.join("assets/deep/er/app.js"),
-        "console.log(1)".repeat(1000),
-    )
-    .unwrap();
-    std::fs::write(dir.join("run.sh"), "#!/bin/sh\n").unwrap();
-    std::fs::set_permissions(dir.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(dir.join("private.txt"), "mine").unwrap();
-    std::fs::set_permissions(
-        dir.join("private.txt"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink("assets/deep/er/app.js", dir.join("app.js")).unwrap();
-    std::os::unix::fs::symlink("deep", dir.join("assets/deep-link")).unwrap();
-    std::fs::create_dir(dir.join("empty-folder")).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -776,5 +695,61 @@ async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "no staging folder left: {names:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promoting_a_large_release_sends_parts_the_store_accepts() {
+    // Sources hand over pieces smaller than S3's 5 MiB minimum part (1 MiB file reads, 4 MiB
+    // ranges); the copy must still go up in parts S3 accepts.
+    let source_targets = vec![file_target(), s3_targets("promote-large-from").remove(0)];
+    for from in source_targets {
+        for to in s3_targets("promote-large-to") {
+            let (settings, source_store, work, source) = scene(&from, "big-1", "large").await;
+            let mut random = fastrand::Rng::with_seed(11);
+            let noise: Vec<u8> = (0..(2 * release_artifacts::CHUNK_SIZE + 4096))
+                .map(|_| random.u8(..))
+                .collect();
+            std::fs::write(source.join("noise.bin"), &noise).unwrap();
+            upload_release(
+                &source_store,
+                &settings,
+                &source,
+                &Captured::default().log(),
+            )
+            .await
+            .unwrap();
+            let target_settings = self::settings(&to, &[("RELEASE_ID", "big-1")]);
+            let target_store = Store::connect(&target_settings).await.unwrap();
+            let id = ReleaseId::new("big-1").unwrap();
+            promote_release(
+                &source_store,
+                &target_store,
+                &id,
+                &Captured::default().log(),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{} -> {}: {error}", from.name, to.name));
+            verify_release(&target_store, &id, &Captured::default().log())
+                .await
+                .unwrap();
+            let dest = work.path().join("loaded");
+            load_release(
+                &target_store,
+                &target_settings,
+                &dest,
+                &Captured::default().log(),
+                far(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                snapshot(&dest),
+                snapshot(&source),
+                "{} -> {}",
+                from.name,
+                to.name
+            );
+        }
     }
 }

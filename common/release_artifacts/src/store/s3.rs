@@ -26,6 +26,24 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+/// `error`'s causes, innermost last, without the SDK's debug dump: `io error: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(error.to_string());
+    }
+    parts.join(": ")
+}
+
 /// How often a broken range download is resumed before giving up.
 const RANGE_ATTEMPTS: u32 = 6;
 
@@ -205,13 +223,11 @@ impl S3Store {
                 "Couldn't {target}: {} did not answer in time, after retries.",
                 self.endpoint
             )),
-            (SdkError::DispatchFailure(failure), _, _)
-                if failure.is_io() || failure.is_timeout() =>
-            {
+            (SdkError::DispatchFailure(failure), _, _) if !failure.is_user() => {
                 StoreError::Transient(format!(
-                    "Couldn't {target}: couldn't reach {}, after retries: {}.",
+                    "Couldn't {target}: couldn't reach {} ({}), after retries. Check that the store is up and reachable from here.",
                     self.endpoint,
-                    DisplayErrorContext(error)
+                    causes(error)
                 ))
             }
             _ => StoreError::Permanent(format!(
@@ -539,8 +555,9 @@ impl S3Store {
                     .map_err(|error| self.error("read", key, &error))?;
                 while let Some(piece) = output.body.try_next().await.map_err(|error| {
                     StoreError::Transient(format!(
-                        "Couldn't read {}: the transfer broke off: {error}",
-                        self.url_of(key)
+                        "Couldn't read {}: the transfer broke off ({})",
+                        self.url_of(key),
+                        causes(&error)
                     ))
                 })? {
                     received += piece.len() as u64;
@@ -560,6 +577,11 @@ impl S3Store {
                     }
                 }
                 Err(StoreError::Transient(_)) if attempt + 1 < RANGE_ATTEMPTS => {}
+                Err(StoreError::Transient(message)) => {
+                    return Err(StoreError::Transient(format!(
+                        "{message}, {RANGE_ATTEMPTS} times in a row. Try again later."
+                    )));
+                }
                 Err(error) => return Err(error),
             }
             attempt += 1;
