@@ -664,3 +664,129 @@ fn static_artifacts_flow_through_s3() {
         full_flow(&target.env(&prefix), target.name);
     }
 }
+
+/// Store settings that reach the in-process server through `proxy`.
+fn env_through(
+    proxy: &test_support::fault_proxy::FaultProxy,
+    target: &test_support::s3_server::S3Target,
+    prefix: &str,
+) -> Vec<(String, String)> {
+    let mut env = target.env(prefix);
+    for (name, value) in &mut env {
+        if name == "STATIC_ARTIFACTS_ENDPOINT" {
+            *value = proxy.endpoint();
+        }
+    }
+    env
+}
+
+#[test]
+fn a_store_down_at_preflight_fails_the_release_before_release_build_runs() {
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let proxy = test_support::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
+    let target = test_support::s3_server::S3Target::of(&server);
+    let (app, built) = build_fixture("static_artifacts_flow");
+    assert!(built.success(), "{:?}", built.builds);
+    let env = env_through(&proxy, &target, "preflight");
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("RELEASE_ID", "v1"));
+
+    proxy.set_refusing(true).unwrap();
+    let run = built.launch("release", &env).unwrap();
+    assert_eq!(exit_code(run.status), Some(1), "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("the preflight check of the artifact store failed")
+            && last.contains(&proxy.endpoint())
+            && last.contains("The 2 steps after it were not run."),
+        "the last line names the endpoint: {}",
+        run.stderr
+    );
+    assert!(
+        !app.path().join("static-artifacts").exists(),
+        "release-build never ran"
+    );
+    assert_eq!(trace(app.path()), "", "no release command ran");
+}
+
+#[test]
+fn sigterm_during_the_upload_of_a_release_aborts_it_and_nothing_after_it_runs() {
+    use nix::sys::signal::Signal;
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let proxy = test_support::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
+    let target = test_support::s3_server::S3Target::of(&server);
+    let app = tempfile::tempdir().unwrap();
+    // release-build writes 24 MiB that do not compress: three multipart upload parts.
+    std::fs::write(
+        app.path().join("project.toml"),
+        r#"
+        [com.heroku.phase.release-build]
+        command = "bash"
+        args = ["-c", "mkdir -p static-artifacts && head -c 25165824 /dev/urandom > static-artifacts/noise.bin"]
+
+        [[com.heroku.phase.release]]
+        command = "bash"
+        args = ["-c", "echo migrate >> release-trace.txt"]
+        "#,
+    )
+    .unwrap();
+    let built = platform().build(app.path()).unwrap();
+    assert!(built.success(), "{:?}", built.builds);
+    let env = env_through(&proxy, &target, "sigterm");
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("RELEASE_ID", "v1"));
+    // Every request takes a second: the upload is still going when the signal comes.
+    proxy.set_latency(std::time::Duration::from_secs(1));
+    let (mut command, _) = built.launch_command("release", &env).unwrap();
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !proxy
+        .request_log()
+        .iter()
+        .any(|request| request.target.contains("partNumber="))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no part upload started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, Signal::SIGTERM).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(exit_code(output.status), Some(143), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Stopped by SIGTERM: the upload of release v1's static artifacts was cancelled"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(trace(app.path()), "", "no release command ran");
+    assert_no_upload_left(&server, "sigterm");
+}
+
+/// Nothing of an upload is in the server: no object under `prefix`, no multipart upload (or its
+/// parts) left.
+fn assert_no_upload_left(server: &test_support::s3_server::S3Server, prefix: &str) {
+    let objects = server.bucket_dir("artifacts").join(prefix);
+    let stored: Vec<_> = std::fs::read_dir(&objects)
+        .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        stored,
+        Vec::<std::ffi::OsString>::new(),
+        "no object is stored"
+    );
+    let root = server.bucket_dir("artifacts");
+    let uploads: Vec<_> = std::fs::read_dir(root.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("upload"))
+        .collect();
+    assert_eq!(uploads, Vec::<String>::new(), "no multipart upload is left");
+}

@@ -270,3 +270,86 @@ fn without_static_keys_the_standard_aws_credential_chain_is_used() {
         stderr(&output)
     );
 }
+
+#[test]
+fn sigterm_during_an_upload_aborts_the_multipart_upload_and_exits_143() {
+    use test_support::fault_proxy::FaultProxy;
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let proxy = FaultProxy::start(server.endpoint()).unwrap();
+    let app = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // 80 MiB that do not compress: more parts than the upload holds at once, so the archive is
+    // still being written when the signal comes.
+    std::fs::create_dir(app.path().join("static-artifacts")).unwrap();
+    let mut random = fastrand::Rng::with_seed(5);
+    let noise: Vec<u8> = (0..80 << 20).map(|_| random.u8(..)).collect();
+    std::fs::write(app.path().join("static-artifacts/noise.bin"), noise).unwrap();
+    proxy.set_latency(Duration::from_secs(1));
+    let endpoint = proxy.endpoint();
+    let tmp_path = tmp.path().display().to_string();
+    let child = Command::new(UPLOAD)
+        .current_dir(app.path())
+        .env_clear()
+        .envs([
+            ("PATH", std::env::var("PATH").unwrap_or_default().as_str()),
+            ("TMPDIR", tmp_path.as_str()),
+            ("STATIC_ARTIFACTS_URL", "s3://artifacts/sigterm"),
+            ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
+            (
+                "STATIC_ARTIFACTS_ACCESS_KEY_ID",
+                test_support::s3_server::ACCESS_KEY_ID,
+            ),
+            (
+                "STATIC_ARTIFACTS_SECRET_ACCESS_KEY",
+                test_support::s3_server::SECRET_ACCESS_KEY,
+            ),
+            ("RELEASE_ID", "v1"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !proxy
+        .request_log()
+        .iter()
+        .any(|request| request.target.contains("partNumber="))
+    {
+        assert!(Instant::now() < deadline, "no part upload started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Stopped by SIGTERM: the upload of release v1's static artifacts was cancelled, and nothing was stored"),
+        "{}",
+        stderr(&output)
+    );
+    let aborted = proxy
+        .request_log()
+        .iter()
+        .any(|request| request.method == "DELETE" && request.target.contains("uploadId="));
+    assert!(
+        aborted,
+        "the multipart upload was aborted: {:?}",
+        proxy.request_log()
+    );
+    let stored: Vec<_> = std::fs::read_dir(server.bucket_dir("artifacts").join("sigterm"))
+        .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        stored,
+        Vec::<std::ffi::OsString>::new(),
+        "no object is stored"
+    );
+    let root = server.bucket_dir("artifacts");
+    let uploads: Vec<String> = std::fs::read_dir(root.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("upload"))
+        .collect();
+    assert_eq!(uploads, Vec::<String>::new(), "no part is left");
+    let temporary: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(temporary.is_empty(), "no temporary file is left");
+}

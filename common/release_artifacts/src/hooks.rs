@@ -1,8 +1,8 @@
 //! Static artifacts in the release process: preflight, upload after `release-build`, publish.
 
 use crate::manifest::archive_key;
-use crate::{Log, Settings, Store, publish_release, upload_release};
-use release_runner::{HookError, ReleaseHooks};
+use crate::{ArtifactError, Log, Settings, Store, publish_release, upload_release_until};
+use release_runner::{HookError, Interrupted, ReleaseHooks};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -32,14 +32,14 @@ impl ArtifactHooks {
     fn ready(&self) -> Result<&(Settings, Store), HookError> {
         self.ready
             .as_ref()
-            .ok_or_else(|| HookError("the static artifacts store was not checked".into()))
+            .ok_or_else(|| HookError::new("the static artifacts store was not checked"))
     }
 }
 
 impl ReleaseHooks for ArtifactHooks {
     fn preflight(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
         let failed = |error: &dyn std::fmt::Display| {
-            HookError(format!("static artifacts cannot be stored: {error}"))
+            HookError::new(format!("static artifacts cannot be stored: {error}"))
         };
         let settings = Settings::from_env().map_err(|error| failed(&error))?;
         let id = settings
@@ -61,18 +61,38 @@ impl ReleaseHooks for ArtifactHooks {
         Ok(())
     }
 
-    fn upload(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
+    fn upload(
+        &mut self,
+        _log: &mut dyn Write,
+        interrupted: Interrupted<'_>,
+    ) -> Result<(), HookError> {
         let (settings, store) = self.ready()?;
+        // Polled on this thread: the signal arrives through the runner.
+        let stop = async {
+            loop {
+                if let Some(signal) = interrupted() {
+                    return signal;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
         self.runtime
-            .block_on(upload_release(store, settings, &self.dir, &self.log))
+            .block_on(upload_release_until(
+                store, settings, &self.dir, &self.log, stop,
+            ))
             .map(|_| ())
-            .map_err(|error| HookError(error.to_string()))
+            .map_err(|error| match error {
+                ArtifactError::Stopped { signal, .. } => {
+                    HookError::interrupted(signal, error.to_string())
+                }
+                other => HookError::new(other.to_string()),
+            })
     }
 
     fn publish(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
         let (settings, store) = self.ready()?;
         self.runtime
             .block_on(publish_release(store, settings, &self.log))
-            .map_err(|error| HookError(error.to_string()))
+            .map_err(|error| HookError::new(error.to_string()))
     }
 }

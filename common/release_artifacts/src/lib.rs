@@ -25,7 +25,7 @@ pub use hooks::ArtifactHooks;
 pub use manifest::{Latest, Manifest};
 pub use operations::{
     ArtifactError, Loaded, ReleaseListing, list_releases, load_release, promote_release,
-    prune_releases, publish_release, upload_release, verify_release,
+    prune_releases, publish_release, upload_release, upload_release_until, verify_release,
 };
 pub use progress::Log;
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};

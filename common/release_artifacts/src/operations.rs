@@ -88,6 +88,18 @@ pub enum ArtifactError {
         /// The error.
         error: std::io::Error,
     },
+    /// A signal stopped the upload; nothing was stored.
+    #[error(
+        "Stopped by {signal_name}: the upload of release {id}'s static artifacts was cancelled, and nothing was stored (an unfinished multipart upload is aborted)."
+    )]
+    Stopped {
+        /// The signal number.
+        signal: i32,
+        /// Its name, such as `SIGTERM`.
+        signal_name: String,
+        /// The release.
+        id: ReleaseId,
+    },
     /// The whole operation took longer than allowed.
     #[error("Gave up after {} s (STATIC_ARTIFACTS_LOAD_TIMEOUT): {doing}. Nothing was changed.", limit.as_secs())]
     TimedOut {
@@ -182,6 +194,30 @@ pub async fn upload_release(
     dir: &Path,
     log: &Log,
 ) -> Result<Manifest, ArtifactError> {
+    Box::pin(upload_release_until(
+        store,
+        settings,
+        dir,
+        log,
+        std::future::pending(),
+    ))
+    .await
+}
+
+/// [`upload_release`], stopped cleanly when `stop` resolves (to the number of the signal that
+/// asks to stop): the archive is not completed, an unfinished multipart upload is aborted once
+/// its parts in flight are done, and no manifest is written.
+///
+/// # Errors
+///
+/// As [`upload_release`], and [`ArtifactError::Stopped`] when `stop` resolved first.
+pub async fn upload_release_until(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+    stop: impl Future<Output = i32>,
+) -> Result<Manifest, ArtifactError> {
     let id = settings.release_id()?.clone();
     if !dir.is_dir() {
         return Err(ArtifactError::NoFolder {
@@ -218,28 +254,18 @@ pub async fn upload_release(
         dir.display(),
         store.location_of(&key)
     ));
-    let (sender, receiver) = mpsc::channel(1);
-    let progress = log.progress("Uploaded", None);
-    let pack_dir = dir.to_path_buf();
-    let pack_task = tokio::task::spawn_blocking(move || {
-        let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE);
-        let (summary, writer) = pack(&pack_dir, compression, writer)?;
-        let (sha256, size) = writer.finish()?;
-        Ok::<_, std::io::Error>((summary, sha256, size))
-    });
-    let (chunks, complete) = forward_chunks(receiver, Arc::clone(&progress.bytes));
-    let (uploaded, pack_result) =
-        tokio::join!(store.upload_checked(&key, chunks, complete), pack_task);
-    let cannot_pack = |message: String| ArtifactError::CannotPack {
-        dir: dir.to_path_buf(),
-        message,
-    };
-    // A packing error explains a failed upload better than the upload's own error.
-    let (summary, sha256, size) = pack_result
-        .map_err(|error| cannot_pack(error.to_string()))?
-        .map_err(|error| cannot_pack(error.to_string()))?;
-    uploaded?;
-    drop(progress);
+    let (summary, sha256, size) =
+        Box::pin(stream_archive(store, &key, dir, compression, log, stop))
+            .await
+            .map_err(|stopped| match stopped {
+                Streamed::Stopped(signal) => ArtifactError::Stopped {
+                    signal,
+                    signal_name: nix::sys::signal::Signal::try_from(signal)
+                        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string()),
+                    id: id.clone(),
+                },
+                Streamed::Failed(error) => error,
+            })?;
 
     let manifest = Manifest {
         release_id: id.to_string(),
@@ -270,21 +296,91 @@ pub async fn upload_release(
     Ok(manifest)
 }
 
+/// Why streaming an archive stopped.
+enum Streamed {
+    /// A signal asked to stop.
+    Stopped(i32),
+    /// It failed.
+    Failed(ArtifactError),
+}
+
+/// Archives `dir` into the object `key` while packing, until done or `stop` resolves; returns
+/// what was packed, the archive's SHA-256 and size.
+async fn stream_archive(
+    store: &Store,
+    key: &str,
+    dir: &Path,
+    compression: Compression,
+    log: &Log,
+    stop: impl Future<Output = i32>,
+) -> Result<(crate::PackSummary, String, u64), Streamed> {
+    let (sender, receiver) = mpsc::channel(1);
+    let progress = log.progress("Uploaded", None);
+    let pack_dir = dir.to_path_buf();
+    let pack_task = tokio::task::spawn_blocking(move || {
+        let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE);
+        let (summary, writer) = pack(&pack_dir, compression, writer)?;
+        let (sha256, size) = writer.finish()?;
+        Ok::<_, std::io::Error>((summary, sha256, size))
+    });
+    let cancel = Arc::new(tokio::sync::Notify::new());
+    let (chunks, complete) =
+        forward_chunks(receiver, Arc::clone(&progress.bytes), Arc::clone(&cancel));
+    let mut work =
+        Box::pin(async { tokio::join!(store.upload_checked(key, chunks, complete), pack_task) });
+    let (uploaded, pack_result) = tokio::select! {
+        done = &mut work => done,
+        signal = stop => {
+            // The upload sees the chunks end unconfirmed: it waits for its parts in flight,
+            // then aborts.
+            cancel.notify_one();
+            let (uploaded, _) = work.await;
+            if uploaded.is_ok() {
+                // Every chunk had gone up before the signal: remove the archive that no
+                // manifest will name.
+                let _ = store.delete(key).await;
+            }
+            return Err(Streamed::Stopped(signal));
+        }
+    };
+    let cannot_pack = |message: String| {
+        Streamed::Failed(ArtifactError::CannotPack {
+            dir: dir.to_path_buf(),
+            message,
+        })
+    };
+    // A packing error explains a failed upload better than the upload's own error.
+    let packed = pack_result
+        .map_err(|error| cannot_pack(error.to_string()))?
+        .map_err(|error| cannot_pack(error.to_string()))?;
+    uploaded.map_err(|error| Streamed::Failed(error.into()))?;
+    Ok(packed)
+}
+
 /// Passes the packer's chunks on to the upload, counting them; the returned confirmation is
-/// true only when the packer finished (a packing error aborts the upload).
+/// true only when the packer finished (a packing error, or `cancel`, aborts the upload).
 fn forward_chunks(
     mut receiver: mpsc::Receiver<crate::archive::Chunk>,
     counter: Arc<AtomicU64>,
+    cancel: Arc<tokio::sync::Notify>,
 ) -> (mpsc::Receiver<Bytes>, crate::Confirm) {
     let (forward, chunks) = mpsc::channel::<Bytes>(1);
     let complete = tokio::spawn(async move {
-        while let Some(chunk) = receiver.recv().await {
+        loop {
+            let chunk = tokio::select! {
+                chunk = receiver.recv() => chunk,
+                () = cancel.notified() => return false,
+            };
+            let Some(chunk) = chunk else { break };
             let Ok(bytes) = chunk else {
                 return false;
             };
             counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            if forward.send(bytes).await.is_err() {
-                return false;
+            tokio::select! {
+                sent = forward.send(bytes) => if sent.is_err() {
+                    return false;
+                },
+                () = cancel.notified() => return false,
             }
         }
         true

@@ -3,7 +3,7 @@
 use crate::manifest::now;
 use crate::{
     ArtifactError, Log, ReleaseId, Settings, Store, StoreUrl, list_releases, load_release,
-    promote_release, prune_releases, upload_release, verify_release,
+    promote_release, prune_releases, upload_release_until, verify_release,
 };
 use std::path::Path;
 use std::time::Instant;
@@ -19,6 +19,7 @@ pub const EXIT_TIMED_OUT: u8 = 124;
 
 fn exit_code(error: &ArtifactError) -> u8 {
     match error {
+        ArtifactError::Stopped { signal, .. } => u8::try_from(128 + signal).unwrap_or(EXIT_FAILED),
         ArtifactError::Settings(_) => EXIT_SETTINGS,
         ArtifactError::NoArtifacts(_) => EXIT_NO_ARTIFACTS,
         ArtifactError::TimedOut { .. } => EXIT_TIMED_OUT,
@@ -45,15 +46,37 @@ fn run<T>(
     })
 }
 
-/// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts.
+/// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts. SIGTERM or
+/// SIGINT stops it cleanly (nothing stored, exit 128+N).
 #[must_use]
 pub fn upload_main(dir: &Path) -> u8 {
     let log = Log::stderr("[upload-release-artifacts] ");
     let result = run(&log, "Upload", async |settings| {
+        let stop = stopping_signal()?;
         let store = Store::connect(settings).await?;
-        upload_release(&store, settings, dir, &log).await
+        Box::pin(upload_release_until(&store, settings, dir, &log, stop)).await
     });
     result.map_or_else(|code| code, |_| 0)
+}
+
+/// Resolves to the number of the first SIGTERM or SIGINT received from now on (which then no
+/// longer stops the process by itself).
+fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let cannot = |error: std::io::Error| ArtifactError::Io {
+        action: "listen for signals in",
+        path: std::path::PathBuf::from("this process"),
+        error,
+    };
+    let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+    Ok(async move {
+        use nix::sys::signal::Signal;
+        tokio::select! {
+            _ = terminate.recv() => Signal::SIGTERM as i32,
+            _ = interrupt.recv() => Signal::SIGINT as i32,
+        }
+    })
 }
 
 /// `download-release-artifacts [DIR]`: loads this release's artifacts into `dir` within

@@ -4,8 +4,35 @@ use std::io::Write;
 
 /// A failure of an artifact step, already worded for the log.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HookError(pub String);
+#[error("{message}")]
+pub struct HookError {
+    /// What failed and what to do.
+    pub message: String,
+    /// The signal that stopped the step, if one did.
+    pub signal: Option<i32>,
+}
+
+impl HookError {
+    /// A step that failed on its own.
+    pub fn new(message: impl Into<String>) -> Self {
+        HookError {
+            message: message.into(),
+            signal: None,
+        }
+    }
+
+    /// A step that stopped because the release process received `signal`.
+    pub fn interrupted(signal: i32, message: impl Into<String>) -> Self {
+        HookError {
+            message: message.into(),
+            signal: Some(signal),
+        }
+    }
+}
+
+/// Tells whether the release process received a stopping signal (SIGTERM, SIGINT, ...) since
+/// the step began, and which; a long step polls it and stops cleanly when it returns one.
+pub type Interrupted<'a> = &'a dyn Fn() -> Option<i32>;
 
 /// Steps around the commands of a release. Each may log to `log` and fails the release by
 /// returning an error.
@@ -18,12 +45,17 @@ pub trait ReleaseHooks {
     /// A [`HookError`] stops the release before any command runs.
     fn preflight(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
 
-    /// Runs right after the `release-build` command succeeded: stores its artifacts.
+    /// Runs right after the `release-build` command succeeded: stores its artifacts. Stops
+    /// cleanly (leaving nothing half-stored) when `interrupted` reports a signal.
     ///
     /// # Errors
     ///
     /// A [`HookError`] stops the release before the `release` commands run.
-    fn upload(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
+    fn upload(
+        &mut self,
+        log: &mut dyn Write,
+        interrupted: Interrupted<'_>,
+    ) -> Result<(), HookError>;
 
     /// Runs after every command succeeded: marks this release's artifacts as the latest.
     ///
@@ -42,7 +74,11 @@ impl ReleaseHooks for NoArtifacts {
         Ok(())
     }
 
-    fn upload(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
+    fn upload(
+        &mut self,
+        _log: &mut dyn Write,
+        _interrupted: Interrupted<'_>,
+    ) -> Result<(), HookError> {
         Ok(())
     }
 

@@ -91,8 +91,8 @@ pub enum Failure {
 
 impl Failure {
     /// The exit status: the command's own code; 128+N when it was killed by signal N (or the
-    /// runner was interrupted by N); 124 on timeout; 127 when it could not be found or started;
-    /// 1 when an artifact step or the runner itself failed.
+    /// runner, or an artifact step, was interrupted by N); 124 on timeout; 127 when it could not
+    /// be found or started; 1 when an artifact step or the runner itself failed.
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -108,7 +108,8 @@ impl Failure {
                 CommandResult::CannotWait(_) => 1,
             },
             Failure::Interrupted(signal) => 128 + signal,
-            Failure::Hook(_) | Failure::Runner(_) => 1,
+            Failure::Hook(error) => error.signal.map_or(1, |signal| 128 + signal),
+            Failure::Runner(_) => 1,
         }
     }
 }

@@ -81,12 +81,10 @@ fn run_steps(
 
     if plan.release_build.is_some() {
         hooks.preflight(log).map_err(|error| {
-            (
-                Failure::Hook(error),
-                Some(FailedAt {
-                    step: "the preflight check of the artifact store".into(),
-                    skipped: total,
-                }),
+            hook_failed(
+                error,
+                "the preflight check of the artifact store".into(),
+                total,
             )
         })?;
     }
@@ -147,30 +145,24 @@ fn run_steps(
             }
         }
         if *kind == "release-build" {
-            hooks.upload(log).map_err(|error| {
-                (
-                    Failure::Hook(error),
-                    Some(FailedAt {
-                        step: format!("the upload after {step}"),
-                        skipped: total - number,
-                    }),
-                )
-            })?;
+            hooks
+                .upload(log, &|| pending_signal(&events))
+                .map_err(|error| {
+                    hook_failed(error, format!("the upload after {step}"), total - number)
+                })?;
         }
     }
     if let Some(signal) = pending_signal(&events) {
         return Err((Failure::Interrupted(signal), None));
     }
-    hooks.publish(log).map_err(|error| {
-        (
-            Failure::Hook(error),
-            Some(FailedAt {
-                step: "publishing the static artifacts".into(),
-                skipped: 0,
-            }),
-        )
-    })?;
+    hooks
+        .publish(log)
+        .map_err(|error| hook_failed(error, "publishing the static artifacts".into(), 0))?;
     Ok(total)
+}
+
+fn hook_failed(error: crate::HookError, step: String, skipped: usize) -> StepFailure {
+    (Failure::Hook(error), Some(FailedAt { step, skipped }))
 }
 
 /// A signal received while no command was running, if any.

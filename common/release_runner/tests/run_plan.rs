@@ -204,7 +204,7 @@ impl Recording<'_> {
         writeln!(trace, "{name}").unwrap();
         writeln!(log, "hook {name}").unwrap();
         if self.fail == Some(name) {
-            Err(HookError(format!("{name} broke")))
+            Err(HookError::new(format!("{name} broke")))
         } else {
             Ok(())
         }
@@ -215,7 +215,11 @@ impl ReleaseHooks for Recording<'_> {
     fn preflight(&mut self, log: &mut dyn Write) -> Result<(), HookError> {
         self.step("preflight", log)
     }
-    fn upload(&mut self, log: &mut dyn Write) -> Result<(), HookError> {
+    fn upload(
+        &mut self,
+        log: &mut dyn Write,
+        _interrupted: release_runner::Interrupted<'_>,
+    ) -> Result<(), HookError> {
         self.step("upload", log)
     }
     fn publish(&mut self, log: &mut dyn Write) -> Result<(), HookError> {
