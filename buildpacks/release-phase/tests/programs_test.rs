@@ -353,3 +353,42 @@ fn sigterm_during_an_upload_aborts_the_multipart_upload_and_exits_143() {
     let temporary: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(temporary.is_empty(), "no temporary file is left");
 }
+
+#[test]
+fn a_write_that_fails_during_extraction_fails_cleanly_and_keeps_the_old_content() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", store.path().display());
+    let env = [("STATIC_ARTIFACTS_URL", url.as_str()), ("RELEASE_ID", "v1")];
+    let app = app_with_artifacts();
+    std::fs::write(
+        app.path().join("static-artifacts/big.bin"),
+        vec![7u8; 3 << 20],
+    )
+    .unwrap();
+    let output = run(UPLOAD, &[], app.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let web = tempfile::tempdir().unwrap();
+    std::fs::create_dir(web.path().join("static-artifacts")).unwrap();
+    std::fs::write(web.path().join("static-artifacts/old.html"), "old").unwrap();
+    // Files over 1 MiB cannot be written (RLIMIT_FSIZE, with SIGXFSZ ignored so that the write
+    // fails with EFBIG instead of killing the program): the 3 MiB file fails mid-way.
+    let limited = format!("ulimit -f 1024; trap '' XFSZ; exec {DOWNLOAD}");
+    let output = run("bash", &["-c", &limited], web.path(), &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("File too large"),
+        "says what failed: {}",
+        stderr(&output)
+    );
+    let names: Vec<_> = std::fs::read_dir(web.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["static-artifacts"], "no staging folder is left");
+    let kept: Vec<_> = std::fs::read_dir(web.path().join("static-artifacts"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(kept, ["old.html"], "the old content is intact");
+}

@@ -659,16 +659,32 @@ fn extract_checked(
 /// then at `staging`), renames otherwise.
 fn swap_into_place(staging: &Path, dir: &Path) -> std::io::Result<()> {
     use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-    match std::fs::symlink_metadata(dir) {
-        Ok(_) => renameat2(
+    let exchange = || {
+        renameat2(
             AT_FDCWD,
             staging,
             AT_FDCWD,
             dir,
             RenameFlags::RENAME_EXCHANGE,
         )
-        .map_err(std::io::Error::from),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => std::fs::rename(staging, dir),
+        .map_err(std::io::Error::from)
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(_) => exchange(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // RENAME_NOREPLACE: when another load put a folder there meanwhile, exchange with
+            // it instead of failing.
+            match renameat2(
+                AT_FDCWD,
+                staging,
+                AT_FDCWD,
+                dir,
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Err(nix::errno::Errno::EEXIST) => exchange(),
+                other => other.map_err(std::io::Error::from),
+            }
+        }
         Err(error) => Err(error),
     }
 }
@@ -734,15 +750,15 @@ pub struct ReleaseListing {
 /// Returns an [`ArtifactError`] when the store fails or a manifest is invalid.
 pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactError> {
     let objects = store.list("release-").await?;
+    let ids: Vec<ReleaseId> = objects
+        .iter()
+        .filter_map(|object| release_of_manifest_key(&object.key))
+        .collect();
     let mut releases = Vec::new();
     let mut with_manifest = std::collections::BTreeSet::new();
-    for object in &objects {
-        if let Some(id) = release_of_manifest_key(&object.key)
-            && let Some(manifest) = read_manifest(store, &id).await?
-        {
-            with_manifest.insert(manifest.archive_key.clone());
-            releases.push(manifest);
-        }
+    for manifest in read_manifests(store, ids).await?.into_iter().flatten() {
+        with_manifest.insert(manifest.archive_key.clone());
+        releases.push(manifest);
     }
     releases
         .sort_by(|a, b| (a.created_at_ms, &a.release_id).cmp(&(b.created_at_ms, &b.release_id)));
@@ -759,6 +775,37 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
         latest,
         bare_archives,
     })
+}
+
+/// How many manifest reads or deletions are in flight at once when listing or pruning.
+const PARALLEL_REQUESTS: usize = 16;
+
+/// Reads the manifests of `ids`, [`PARALLEL_REQUESTS`] at a time (a store with thousands of
+/// releases is listed in seconds, not minutes); `None` for one that vanished meanwhile.
+async fn read_manifests(
+    store: &Store,
+    ids: Vec<ReleaseId>,
+) -> Result<Vec<Option<Manifest>>, ArtifactError> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
+    let mut reads = tokio::task::JoinSet::new();
+    for id in ids {
+        let (store, permits) = (store.clone(), Arc::clone(&permits));
+        reads.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            read_manifest(&store, &id).await
+        });
+    }
+    let mut manifests = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let manifest = read.map_err(|error| {
+            ArtifactError::Store(StoreError::Permanent(format!(
+                "Couldn't read the manifests in {}: {error}",
+                store.describe()
+            )))
+        })??;
+        manifests.push(manifest);
+    }
+    Ok(manifests)
 }
 
 /// Deletes the archives and manifests of all but the `keep` newest releases. Never deleted: the
@@ -781,17 +828,49 @@ pub async fn prune_releases(
         .find(|manifest| manifest.release_id == protect.as_str())
         .map(|manifest| manifest.created_at_ms);
     let newest_first: Vec<&Manifest> = listing.releases.iter().rev().collect();
+    let doomed: Vec<(ReleaseId, String)> = newest_first
+        .iter()
+        .skip(keep)
+        .filter_map(|manifest| {
+            let id = manifest.id()?;
+            let newer_than_protected =
+                protected_time.is_some_and(|time| manifest.created_at_ms > time);
+            let spared =
+                &id == protect || listing.latest.as_ref() == Some(&id) || newer_than_protected;
+            (!spared).then(|| (id, manifest.archive_key.clone()))
+        })
+        .collect();
+    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
+    let mut deletions = tokio::task::JoinSet::new();
+    for (order, (id, archive)) in doomed.into_iter().enumerate() {
+        let (store, permits) = (store.clone(), Arc::clone(&permits));
+        deletions.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            // The manifest goes first: without it, loaders no longer pick the archive.
+            store.delete(&manifest_key(&id)).await?;
+            store.delete(&archive).await?;
+            Ok::<_, StoreError>((order, id))
+        });
+    }
     let mut deleted = Vec::new();
-    for manifest in newest_first.iter().skip(keep) {
-        let Some(id) = manifest.id() else { continue };
-        let newer_than_protected = protected_time.is_some_and(|time| manifest.created_at_ms > time);
-        if &id == protect || listing.latest.as_ref() == Some(&id) || newer_than_protected {
-            continue;
+    let mut failure = None;
+    while let Some(done) = deletions.join_next().await {
+        match done {
+            Ok(Ok(id)) => deleted.push(id),
+            Ok(Err(error)) => failure = failure.or(Some(ArtifactError::Store(error))),
+            Err(error) => {
+                failure = failure.or(Some(ArtifactError::Store(StoreError::Permanent(format!(
+                    "Couldn't prune {}: {error}",
+                    store.describe()
+                )))));
+            }
         }
-        // The manifest goes first: without it, loaders no longer pick the archive.
-        store.delete(&manifest_key(&id)).await?;
-        store.delete(&manifest.archive_key).await?;
-        deleted.push(id);
+    }
+    // Newest first, as they were chosen.
+    deleted.sort();
+    let deleted: Vec<ReleaseId> = deleted.into_iter().map(|(_, id)| id).collect();
+    if let Some(error) = failure {
+        return Err(error);
     }
     if !deleted.is_empty() {
         log.line(&format!(
