@@ -689,10 +689,21 @@ fn a_store_down_at_preflight_fails_the_release_before_release_build_runs() {
     assert!(built.success(), "{:?}", built.builds);
     let env = env_through(&proxy, &target, "preflight");
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    env.push(("RELEASE_ID", "v1"));
+    let token = "PreflightSessionTokenRecognizable0123";
+    env.extend([
+        ("RELEASE_ID", "v1"),
+        ("STATIC_ARTIFACTS_SESSION_TOKEN", token),
+    ]);
 
     proxy.set_refusing(true).unwrap();
     let run = built.launch("release", &env).unwrap();
+    for secret in [token, target.secret_access_key.as_str()] {
+        assert!(
+            !run.stderr.contains(secret) && !run.stdout.contains(secret),
+            "no secret is printed: {}",
+            run.stderr
+        );
+    }
     assert_eq!(exit_code(run.status), Some(1), "{}", run.stderr);
     let last = run.stderr.lines().last().unwrap_or_default();
     assert!(

@@ -364,6 +364,11 @@ fn read_choices(
 }
 
 fn check_endpoint(endpoint: &str) -> Result<String, String> {
+    // An endpoint never holds user info; when it seems to, the value may hold a password and
+    // is not repeated in the message.
+    if endpoint.contains('@') {
+        return Err("it must not hold user info (user:password@). Credentials go in STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY; set the endpoint to a URL such as https://ACCOUNT.r2.cloudflarestorage.com.".to_string());
+    }
     let Some((scheme, rest)) = endpoint.split_once("://") else {
         return Err(format!(
             "{endpoint:?} has no scheme. Set it to a URL such as http://127.0.0.1:9000 or https://ACCOUNT.r2.cloudflarestorage.com."
@@ -374,14 +379,40 @@ fn check_endpoint(endpoint: &str) -> Result<String, String> {
             "the scheme `{scheme}://` is not supported; use http:// or https://."
         ));
     }
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || host.contains('@') || rest.contains(['?', '#']) {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !is_host_and_port(authority) || rest.contains(['?', '#']) {
         return Err(
             "it must be a plain http(s)://host[:port] URL, without user info, query or fragment."
                 .to_string(),
         );
     }
     Ok(endpoint.trim_end_matches('/').to_string())
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port`, with a DNS name or an IP address as host.
+fn is_host_and_port(authority: &str) -> bool {
+    let (host_ok, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((address, rest)) = v6.split_once(']') else {
+            return false;
+        };
+        let port = match rest.strip_prefix(':') {
+            Some(port) => Some(port),
+            None if rest.is_empty() => None,
+            None => return false,
+        };
+        (address.parse::<std::net::Ipv6Addr>().is_ok(), port)
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        (host_ok, port)
+    };
+    host_ok && port.is_none_or(|port| port.parse::<u16>().is_ok())
 }
 
 #[cfg(test)]
@@ -497,6 +528,14 @@ mod tests {
             (
                 &[("STATIC_ARTIFACTS_ENDPOINT", "127.0.0.1:9000")],
                 "STATIC_ARTIFACTS_ENDPOINT is invalid: \"127.0.0.1:9000\" has no scheme.",
+            ),
+            (
+                &[("STATIC_ARTIFACTS_ENDPOINT", "http://user:pa/ss@127.0.0.1:9")],
+                "STATIC_ARTIFACTS_ENDPOINT is invalid: it must not hold user info (user:password@).",
+            ),
+            (
+                &[("STATIC_ARTIFACTS_ENDPOINT", "http://127.0.0.1:notaport")],
+                "STATIC_ARTIFACTS_ENDPOINT is invalid: it must be a plain http(s)://host[:port] URL",
             ),
             (
                 &[("STATIC_ARTIFACTS_ENDPOINT", "ftp://x")],
