@@ -3,8 +3,8 @@
 //! It forwards bytes both ways and reads the framing of each HTTP/1.1 request (head and
 //! `Content-Length` body) on its way to the server, so that a test can, at any time:
 //!
-//! - delay every request ([`FaultProxy::set_latency`]), and cap each connection's download
-//!   rate ([`FaultProxy::set_bandwidth`]), as a real store's network does;
+//! - delay every request ([`FaultProxy::set_latency`]), and cap each connection's rate each
+//!   way ([`FaultProxy::set_bandwidth`]), as a real store's network does;
 //! - close or reset a connection after N bytes of a request or of a response
 //!   ([`FaultProxy::break_requests`], [`FaultProxy::break_responses`]);
 //! - answer the next N requests itself with `503 SlowDown` or `500 InternalError`
@@ -137,6 +137,40 @@ impl Shared {
     }
 }
 
+/// Keeps one direction of a connection under the bandwidth cap.
+struct Pacer {
+    /// Bytes sent since `from`.
+    sent: u64,
+    from: tokio::time::Instant,
+}
+
+impl Pacer {
+    fn new() -> Self {
+        Pacer {
+            sent: 0,
+            from: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Waits until `bytes` more may have been sent at `rate` bytes per second (`None`: at once).
+    async fn pace(&mut self, bytes: usize, rate: Option<u64>) {
+        let Some(rate) = rate else {
+            self.sent = 0;
+            return;
+        };
+        #[allow(clippy::cast_precision_loss)] // rates and sizes far below 2^52
+        let due_after = |bytes: u64| Duration::from_secs_f64(bytes as f64 / rate as f64);
+        let now = tokio::time::Instant::now();
+        // After an idle while, pacing starts afresh (no burst from saved-up time).
+        if self.sent == 0 || now > self.from + due_after(self.sent) + Duration::from_millis(20) {
+            self.from = now;
+            self.sent = 0;
+        }
+        self.sent += bytes as u64;
+        tokio::time::sleep_until(self.from + due_after(self.sent)).await;
+    }
+}
+
 /// A fault-injecting proxy on a loopback port, in front of `upstream`. Stops when dropped.
 pub struct FaultProxy {
     address: SocketAddr,
@@ -201,7 +235,7 @@ impl FaultProxy {
         self.shared.faults().latency = latency;
     }
 
-    /// Caps what each connection sends to the client at `bytes_per_second` (`None`: no cap).
+    /// Caps each connection at `bytes_per_second` in each direction (`None`: no cap).
     pub fn set_bandwidth(&self, bytes_per_second: Option<u64>) {
         self.shared.faults().bandwidth = bytes_per_second.filter(|rate| *rate > 0);
     }
@@ -451,6 +485,7 @@ async fn forward_requests(
     let mut framing = Framing::Head;
     let mut inbox: Vec<u8> = Vec::new();
     let mut sent: u64 = 0;
+    let mut pacer = Pacer::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         // Forward everything in the inbox that can be framed.
@@ -518,7 +553,16 @@ async fn forward_requests(
                     std::mem::take(&mut inbox)
                 }
             };
-            if !send(&mut server, &chunk, &mut sent, shared, client_write).await {
+            if !send(
+                &mut server,
+                &chunk,
+                &mut sent,
+                &mut pacer,
+                shared,
+                client_write,
+            )
+            .await
+            {
                 return Ended::Broken;
             }
         }
@@ -541,6 +585,7 @@ async fn send(
     server: &mut OwnedWriteHalf,
     chunk: &[u8],
     sent: &mut u64,
+    pacer: &mut Pacer,
     shared: &Shared,
     client_write: &tokio::sync::Mutex<OwnedWriteHalf>,
 ) -> bool {
@@ -558,6 +603,8 @@ async fn send(
         return false;
     }
     *sent += chunk.len() as u64;
+    let rate = shared.faults().bandwidth;
+    pacer.pace(chunk.len(), rate).await;
     true
 }
 
@@ -590,9 +637,7 @@ async fn forward_responses(
 ) {
     let mut buffer = vec![0u8; 64 * 1024];
     let mut sent: u64 = 0;
-    // Bytes sent since `paced_from`, for the bandwidth cap.
-    let mut paced_from = tokio::time::Instant::now();
-    let mut paced: u64 = 0;
+    let mut pacer = Pacer::new();
     loop {
         let read = match server.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
@@ -613,23 +658,9 @@ async fn forward_responses(
             return;
         }
         sent += read as u64;
-        let bandwidth = shared.faults().bandwidth;
-        if let Some(rate) = bandwidth {
-            #[allow(clippy::cast_precision_loss)] // rates and sizes far below 2^52
-            let due_after = |bytes: u64| Duration::from_secs_f64(bytes as f64 / rate as f64);
-            let now = tokio::time::Instant::now();
-            // After an idle connection, pacing starts afresh (no burst from saved-up time).
-            if paced == 0 || now > paced_from + due_after(paced) + Duration::from_millis(20) {
-                paced_from = now;
-                paced = 0;
-            }
-            paced += read as u64;
-            let due = paced_from + due_after(paced);
-            drop(client);
-            tokio::time::sleep_until(due).await;
-        } else {
-            paced = 0;
-        }
+        drop(client);
+        let rate = shared.faults().bandwidth;
+        pacer.pace(read, rate).await;
     }
     let _ = client.lock().await.shutdown().await;
 }

@@ -3,8 +3,10 @@
 //! one PUT; one GET to a file, then untar). Each side runs in its own child process, which
 //! reports its wall time and peak memory (`VmHWM`).
 //!
-//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N]` (default 256), under
-//! `$TMPDIR` (`TMPDIR=/dev/shm` keeps the disk out of the comparison);
+//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N] [-- --s3-like]` (default
+//! 256 MiB), under `$TMPDIR` (`TMPDIR=/dev/shm` keeps the disk out of the comparison);
+//! `--s3-like` puts a proxy in front of the server that gives each request 20 ms of latency
+//! and each connection 90 MB/s each way, as S3 does (it serves more to parallel connections);
 //! `cargo test -p release_artifacts --bench transfer` runs a short 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
@@ -18,6 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::fault_proxy::FaultProxy;
 use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
 fn main() {
@@ -35,7 +38,7 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|value| value.parse().ok())
         .unwrap_or(if full { 256 } else { 16 });
-    parent(size_mib);
+    parent(size_mib, args.iter().any(|arg| arg == "--s3-like"));
 }
 
 /// Writes a deterministic tree of about `size_mib` MiB shaped like a front-end build: thousands
@@ -154,7 +157,7 @@ fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
 }
 
 #[allow(clippy::too_many_lines)] // one report, read top to bottom
-fn parent(size_mib: u64) {
+fn parent(size_mib: u64, s3_like: bool) {
     // Everything (tree, store, outputs) lives under $TMPDIR: set TMPDIR=/dev/shm to take the
     // disk out of the comparison.
     let work = tempfile::tempdir().unwrap();
@@ -167,7 +170,15 @@ fn parent(size_mib: u64) {
         started.elapsed().as_secs_f64()
     );
     let server = S3Server::start().unwrap();
-    let endpoint = server.endpoint().to_string();
+    let proxy = s3_like.then(|| {
+        let proxy = FaultProxy::start(server.endpoint()).unwrap();
+        proxy.set_latency(Duration::from_millis(20));
+        proxy.set_bandwidth(Some(90_000_000));
+        proxy
+    });
+    let endpoint = proxy
+        .as_ref()
+        .map_or_else(|| server.endpoint().to_string(), FaultProxy::endpoint);
 
     let rounds = if size_mib >= 64 { 5 } else { 1 };
     // Ours and naive alternate (and swap order each round) so that both meet the same state of
@@ -248,6 +259,9 @@ fn parent(size_mib: u64) {
             .map_or(0, |entry| entry.metadata().unwrap().len())
     };
 
+    if s3_like {
+        println!("Network: 20 ms per request, 90 MB/s per connection each way (a proxy)");
+    }
     println!(
         "Tree: {files} files, {:.1} MiB; {} CPUs",
         bytes as f64 / 1_048_576.0,
