@@ -32,22 +32,27 @@ pub enum TimeoutError {
     /// The value did not have the `<number><unit>` shape.
     #[error("`{0}` is not a number followed by `s`, `m` or `h`")]
     Malformed(String),
-    /// The value does not fit in 64 bits of seconds.
-    #[error("`{0}` is too large")]
+    /// The value is longer than [`Timeout::MAX_SECS`].
+    #[error("`{0}` is longer than 720h (30 days), the longest timeout allowed")]
     TooLarge(String),
 }
 
 impl Timeout {
-    /// A timeout of `secs` seconds; zero is refused.
+    /// The longest timeout: 30 days (far beyond any release command, and far from the
+    /// overflow of a deadline computed from it).
+    pub const MAX_SECS: u64 = 30 * 24 * 3600;
+
+    /// A timeout of `secs` seconds; zero and more than [`Timeout::MAX_SECS`] are refused.
     ///
     /// # Errors
     ///
-    /// Returns [`TimeoutError::Zero`] when `secs` is zero.
+    /// Returns [`TimeoutError::Zero`] when `secs` is zero, [`TimeoutError::TooLarge`] when it
+    /// is longer than [`Timeout::MAX_SECS`].
     pub fn from_secs(secs: u64) -> Result<Self, TimeoutError> {
-        if secs == 0 {
-            Err(TimeoutError::Zero)
-        } else {
-            Ok(Self(secs))
+        match secs {
+            0 => Err(TimeoutError::Zero),
+            secs if secs > Self::MAX_SECS => Err(TimeoutError::TooLarge(format!("{secs}"))),
+            secs => Ok(Self(secs)),
         }
     }
 
@@ -77,8 +82,12 @@ impl FromStr for Timeout {
         }
         let malformed = || TimeoutError::Malformed(value.to_string());
         let too_large = || TimeoutError::TooLarge(value.to_string());
+        let capped = |secs: u64| match Self::from_secs(secs) {
+            Err(TimeoutError::TooLarge(_)) => Err(too_large()),
+            other => other,
+        };
         if text.bytes().all(|b| b.is_ascii_digit()) {
-            return Self::from_secs(text.parse().map_err(|_| too_large())?);
+            return capped(text.parse().map_err(|_| too_large())?);
         }
         let mut total: u64 = 0;
         let mut digits = String::new();
@@ -106,7 +115,7 @@ impl FromStr for Timeout {
         if !digits.is_empty() {
             return Err(malformed());
         }
-        Self::from_secs(total)
+        capped(total)
     }
 }
 
@@ -170,6 +179,15 @@ mod tests {
             "6000000000000000h".parse::<Timeout>(),
             Err(TimeoutError::TooLarge(_))
         ));
+        // Values that fit in 64 bits but would overflow the runner's deadline.
+        for text in ["9223372036854775807", "5124095576030431h", "721h"] {
+            assert_eq!(
+                text.parse::<Timeout>(),
+                Err(TimeoutError::TooLarge(text.to_string())),
+                "{text}"
+            );
+        }
+        assert_eq!("720h".parse::<Timeout>().map(Timeout::as_secs), Ok(Timeout::MAX_SECS));
     }
 
     #[test]
