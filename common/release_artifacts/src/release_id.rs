@@ -43,7 +43,8 @@ impl ReleaseId {
         if value.is_empty() {
             return Err(bad("it is empty"));
         }
-        if value.len() > 128 {
+        // Characters, not bytes: `é` is refused for what it is, not for its length.
+        if value.chars().count() > 128 {
             return Err(bad("it is longer than 128 characters"));
         }
         if value == "." || value == ".." {
@@ -91,8 +92,9 @@ impl fmt::Display for ReleaseIdSource {
     }
 }
 
-/// Reads the release id: the trimmed contents of `file` when it exists and is not blank, else
-/// `env_value`. Returns `Ok(None)` when neither gives one.
+/// Reads the release id: the contents of `file` when it exists and is not blank, else
+/// `env_value`, trimmed alike (a trailing newline or blanks around the id are not part of it).
+/// Returns `Ok(None)` when neither gives one.
 pub(crate) fn read_release_id(
     file: &Path,
     env_value: Option<&str>,
@@ -139,6 +141,8 @@ mod tests {
             assert!(ReleaseId::new(value).is_err(), "{value:?}");
         }
         assert!(ReleaseId::new(&"x".repeat(128)).is_ok());
+        let error = ReleaseId::new(&"é".repeat(65)).unwrap_err();
+        assert_eq!(error.reason, ReleaseId::new("é").unwrap_err().reason);
         let error = ReleaseId::new(&"x".repeat(10_000)).unwrap_err();
         assert_eq!(error.reason, "it is longer than 128 characters");
         assert_eq!(error.value.len(), 140);

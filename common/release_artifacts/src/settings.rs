@@ -79,7 +79,10 @@ pub enum SettingsError {
         message: String,
     },
     /// The release id is not valid.
-    #[error("The release id from {origin} is invalid: {error}")]
+    #[error(
+        "The release id from {origin} is invalid: {error}. {}",
+        release_id_fix(origin)
+    )]
     BadReleaseId {
         /// Where it came from.
         origin: ReleaseIdSource,
@@ -94,6 +97,18 @@ pub enum SettingsError {
         /// The read error.
         message: String,
     },
+}
+
+/// What to do about an invalid release id from `origin`.
+fn release_id_fix(origin: &ReleaseIdSource) -> &'static str {
+    match origin {
+        ReleaseIdSource::Env => {
+            "Set RELEASE_ID to 1-128 characters of A-Z a-z 0-9 . _ -, other than `.` and `..`."
+        }
+        ReleaseIdSource::File(_) => {
+            "Write 1-128 characters of A-Z a-z 0-9 . _ -, other than `.` and `..`, to that file, or remove it to use RELEASE_ID."
+        }
+    }
 }
 
 /// The artifact settings of this process.
@@ -178,7 +193,9 @@ impl Settings {
                 } else {
                     Err(invalid(
                         "STATIC_ARTIFACTS_REGION",
-                        format!("{region:?} is not a region name, such as us-east-1"),
+                        format!(
+                            "{region:?} is not a region name. Set it to one such as us-east-1."
+                        ),
                     ))
                 }
             })
@@ -191,25 +208,13 @@ impl Settings {
         let (compression, fallback) = read_choices(&get)?;
         let load_timeout = match get("STATIC_ARTIFACTS_LOAD_TIMEOUT") {
             None => Duration::from_secs(50),
-            Some(text) => text
-                .parse::<release_commands::Timeout>()
-                .map(release_commands::Timeout::as_duration)
-                .map_err(|error| {
-                    invalid(
-                        "STATIC_ARTIFACTS_LOAD_TIMEOUT",
-                        format!("{error}. Set it to a number of seconds, such as 50."),
-                    )
-                })?,
+            Some(text) => read_load_timeout(text.trim())
+                .map_err(|message| invalid("STATIC_ARTIFACTS_LOAD_TIMEOUT", message))?,
         };
         let keep = get("STATIC_ARTIFACTS_KEEP")
-            .map(|text| match text.trim().parse::<usize>() {
-                Ok(keep) if keep > 0 => Ok(keep),
-                _ => Err(invalid(
-                    "STATIC_ARTIFACTS_KEEP",
-                    format!("{:?} is not a whole number of at least 1 (the number of published releases to keep).", text.trim()),
-                )),
-            })
-            .transpose()?;
+            .map(|text| read_keep(text.trim()))
+            .transpose()
+            .map_err(|message| invalid("STATIC_ARTIFACTS_KEEP", message))?;
 
         Ok(Settings {
             release_id,
@@ -330,6 +335,45 @@ fn read_credentials(
         }
         (None, None) => None,
     })
+}
+
+/// The longest `STATIC_ARTIFACTS_LOAD_TIMEOUT`: a day. Longer ones mean nothing for a process
+/// that waits for its artifacts before it starts, and would overflow its deadline.
+const MAX_LOAD_TIMEOUT: Duration = Duration::from_hours(24);
+
+/// `STATIC_ARTIFACTS_LOAD_TIMEOUT`, written as a `timeout` of project.toml is.
+fn read_load_timeout(text: &str) -> Result<Duration, String> {
+    const FIX: &str = "Set it to a number of seconds, such as 50.";
+    if text.chars().any(char::is_control) {
+        return Err(format!("it contains control characters. {FIX}"));
+    }
+    let timeout = match text.parse::<release_commands::Timeout>() {
+        Ok(timeout) => timeout.as_duration(),
+        // Unlike `timeout` in project.toml, leaving it out gives the default, not no limit.
+        Err(release_commands::TimeoutError::Zero) => return Err(format!("it is zero. {FIX}")),
+        Err(error) => return Err(format!("{error}. {FIX}")),
+    };
+    if timeout > MAX_LOAD_TIMEOUT {
+        return Err(format!(
+            "it is longer than a day ({} seconds). {FIX}",
+            MAX_LOAD_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(timeout)
+}
+
+/// `STATIC_ARTIFACTS_KEEP`.
+fn read_keep(text: &str) -> Result<usize, String> {
+    const FIX: &str = "Set it to the number of published releases to keep, such as 10, or leave it unset to keep them all.";
+    match text.parse::<usize>() {
+        Ok(keep) if keep > 0 => Ok(keep),
+        Err(error) if *error.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("{text:?} is too large. {FIX}"))
+        }
+        _ => Err(format!(
+            "{text:?} is not a whole number of at least 1 (the number of published releases to keep). {FIX}"
+        )),
+    }
 }
 
 /// `STATIC_ARTIFACTS_COMPRESSION` and `STATIC_ARTIFACTS_FALLBACK`.

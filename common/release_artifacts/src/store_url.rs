@@ -1,7 +1,7 @@
 //! `STATIC_ARTIFACTS_URL`: where artifacts are stored, `file:///dir` or `s3://bucket[/prefix]`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 /// A parsed `STATIC_ARTIFACTS_URL`.
@@ -53,7 +53,7 @@ impl FromStr for StoreUrl {
             return bad("it contains control characters");
         }
         let Some((scheme, rest)) = text.split_once("://") else {
-            return bad("it has no scheme (`file://` or `s3://`)");
+            return bad("it does not start with `file://` or `s3://`");
         };
         if rest.contains(['?', '#']) {
             return bad("it has a query (`?`) or fragment (`#`), which have no meaning here");
@@ -76,12 +76,19 @@ fn parse_file(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
         Some(index) => rest.split_at(index),
         None => (rest, ""),
     };
+    // A password may hold `/`: nothing of a URL with user info is shown.
+    if !(host.is_empty() || host == "localhost") && rest.contains('@') {
+        return bad("it contains user info (`user@`), which has no meaning for a folder");
+    }
     if !(host.is_empty() || host == "localhost") {
         return bad(&format!(
             "`file://{rest}` names the host `{host}`, or is a relative path"
         ));
     }
-    if path.is_empty() || path == "/" {
+    if !Path::new(path)
+        .components()
+        .any(|part| matches!(part, Component::Normal(_)))
+    {
         return bad("it names no folder (the root folder is not allowed)");
     }
     if path.split('/').any(|segment| segment == "..") {
@@ -105,6 +112,7 @@ fn parse_s3(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
             "it contains a port; give an S3-compatible endpoint in STATIC_ARTIFACTS_ENDPOINT instead",
         );
     }
+    let bare_bucket = host;
     let host = host.to_ascii_lowercase();
     let (bucket, region) = match host.strip_suffix(".amazonaws.com") {
         Some(aws) => {
@@ -121,7 +129,8 @@ fn parse_s3(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
                 .to_string();
             (bucket.to_string(), (!region.is_empty()).then_some(region))
         }
-        None => (host.clone(), None),
+        // Not a host name but a bucket name, whose case counts (`MyAssets` is not `myassets`).
+        None => (bare_bucket.to_string(), None),
     };
     if let Err(why) = check_bucket(&bucket) {
         return bad(&why);
@@ -133,7 +142,8 @@ fn parse_s3(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
     {
         return bad(&format!("`{region}` is not a region name"));
     }
-    let prefix = path.trim_matches('/');
+    // One trailing `/` is allowed; `s3://bucket//app` is the key prefix `/app`, not `app`.
+    let prefix = path.strip_suffix('/').unwrap_or(path);
     if prefix
         .split('/')
         .any(|segment| segment.is_empty() || segment == "." || segment == "..")
@@ -149,6 +159,9 @@ fn parse_s3(rest: &str) -> Result<StoreUrl, BadStoreUrl> {
 }
 
 fn check_bucket(bucket: &str) -> Result<(), String> {
+    if bucket.is_empty() {
+        return Err("it names no bucket".to_string());
+    }
     if !(3..=63).contains(&bucket.len()) {
         return Err(format!(
             "`{bucket}` is not a bucket name: it must be 3 to 63 characters long"
@@ -160,6 +173,14 @@ fn check_bucket(bucket: &str) -> Result<(), String> {
     {
         return Err(format!(
             "`{bucket}` is not a bucket name: use lowercase letters, digits, `.` and `-`"
+        ));
+    }
+    if !bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !bucket.ends_with(|c: char| c.is_ascii_alphanumeric())
+        || bucket.contains("..")
+    {
+        return Err(format!(
+            "`{bucket}` is not a bucket name: it must start and end with a letter or digit, and have no `..`"
         ));
     }
     Ok(())
@@ -229,10 +250,44 @@ mod tests {
         );
     }
 
+    /// Found by the `store_url` fuzz target: `file:////` gave the empty path (the current
+    /// folder), `file:///./` the root folder.
+    #[test]
+    fn refuses_file_urls_that_name_no_folder() {
+        for text in [
+            "file:////",
+            "file://///",
+            "file://localhost//",
+            "file:///./",
+            "file:///.",
+            "file://localhost/././/",
+        ] {
+            match text.parse::<StoreUrl>() {
+                Ok(url) => panic!("{text:?} gave {url:?}"),
+                Err(BadStoreUrl(message)) => {
+                    assert!(
+                        message.contains("it names no folder"),
+                        "{text:?}: {message}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn refuses_odd_urls_with_a_reason() {
         let cases = [
-            ("assets", "it has no scheme"),
+            ("assets", "it does not start with `file://` or `s3://`"),
+            ("s3:/assets", "it does not start with `file://` or `s3://`"),
+            ("s3://", "it names no bucket"),
+            ("s3:///app", "it names no bucket"),
+            ("s3://MyAssets", "use lowercase letters, digits"),
+            (
+                "s3://-assets",
+                "it must start and end with a letter or digit",
+            ),
+            ("s3://as..sets", "and have no `..`"),
+            ("s3://assets//app", "empty, `.` or `..` segment"),
             ("http://assets", "the scheme `http://` is not supported"),
             ("gs://assets", "the scheme `gs://` is not supported"),
             ("s3://key:secret@assets", "it contains user info"),

@@ -18,5 +18,5 @@ pub use build_plan::{PlanEntryConfig, read_build_plan_entry};
 pub use command::ReleaseCommand;
 pub use error::{ConfigError, ConfigWarning, Location, Problem};
 pub use plan::{PlanFileError, ReleasePlan};
-pub use project_toml::{PROJECT_TOML, PhaseConfig, read_project_toml};
+pub use project_toml::{PROJECT_TOML, PhaseConfig, parse_project_toml, read_project_toml};
 pub use timeout::{Timeout, TimeoutError};

@@ -58,8 +58,22 @@ pub fn read_project_toml(app_dir: &Path) -> Result<PhaseConfig, ConfigError> {
     parse_project_toml(&text, &path)
 }
 
-/// Parses the text of a `project.toml` found at `path` (used in messages only).
-pub(crate) fn parse_project_toml(text: &str, path: &Path) -> Result<PhaseConfig, ConfigError> {
+/// Parses the text of a `project.toml` found at `path` (used in messages only), as
+/// [`read_project_toml`] does once it has read the file.
+///
+/// ```
+/// use release_commands::parse_project_toml;
+///
+/// let text = "[com.heroku.phase.release-build]\ncommand = \"npm\"\nargs = [\"run\", \"build\"]\n";
+/// let config = parse_project_toml(text, "project.toml".as_ref()).unwrap();
+/// assert_eq!(config.release_build.unwrap().command_line(), "npm run build");
+/// ```
+///
+/// # Errors
+///
+/// Returns a [`ConfigError`] when `text` is not TOML, or anything inside `com.heroku.phase` is
+/// not exactly as documented.
+pub fn parse_project_toml(text: &str, path: &Path) -> Result<PhaseConfig, ConfigError> {
     let document: Table =
         toml::from_str(text).map_err(|error| ConfigError::InvalidProjectToml {
             path: path.to_path_buf(),
@@ -134,8 +148,19 @@ pub(crate) fn read_phase_table(
     let release_build_path = join(path, "release-build");
     let release_build = match phase.get("release-build") {
         None => None,
-        Some(Value::Array(_)) => {
+        // `[[...]]` (or `[]`); an array of anything else is no command at all.
+        Some(Value::Array(items)) if items.iter().all(Value::is_table) => {
             return Err(reader.error(release_build_path, Problem::ReleaseBuildIsArray));
+        }
+        Some(Value::Array(_)) => {
+            return Err(reader.error(
+                release_build_path,
+                Problem::WrongType {
+                    expected: "a table",
+                    found: "array",
+                    example: "[com.heroku.phase.release-build] followed by command = \"npm\" and args = [\"run\", \"build\"]",
+                },
+            ));
         }
         Some(value) => {
             Some(reader.command(value, &release_build_path, command_keys, default_source)?)
@@ -243,6 +268,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table, read top to bottom
     fn every_bad_value_has_its_own_message() {
         let cases = [
             (
@@ -328,6 +354,103 @@ mod tests {
             (
                 "[[com.heroku.phases.release]]\ncommand = \"rake\"\n",
                 "`com.heroku.phases` is not a key the release phase knows. Did you mean `phase`?",
+            ),
+            // Every other wrong type under `com.heroku.phase`.
+            (
+                "[com.heroku]\nphase = [1]\n",
+                "`com.heroku.phase` must be a table, but it is an array.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = 7\n",
+                "`com.heroku.phase.release` must be an array of tables, but it is an integer.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = { command = \"rake\" }\n",
+                "`com.heroku.phase.release` is a single table ([...]), but it must be an array of tables.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = [1, 2]\n",
+                "`com.heroku.phase.release[1]` must be a table, but it is an integer.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = [[\"rake\", \"db:migrate\"]]\n",
+                "`com.heroku.phase.release[1]` must be a table, but it is an array.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease = [{ command = \"rake\" }, \"db:migrate\"]\n",
+                "`com.heroku.phase.release[2]` must be a table, but it is a string.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease-build = [\"npm\", \"run\", \"build\"]\n",
+                "`com.heroku.phase.release-build` must be a table, but it is an array. Write it like this: [com.heroku.phase.release-build] followed by command = \"npm\" and args = [\"run\", \"build\"]",
+            ),
+            (
+                "[com.heroku.phase]\nrelease-build = 7\n",
+                "`com.heroku.phase.release-build` must be a table, but it is an integer.",
+            ),
+            (
+                "[com.heroku.phase]\nrelease-build = \"npm run build\"\n",
+                "`com.heroku.phase.release-build` must be a table, but it is a string.",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = [\"npm\", \"run\"]\n",
+                "`com.heroku.phase.release-build.command` must be a string, but it is an array.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = true\n",
+                "`com.heroku.phase.release[1].command` must be a string, but it is a boolean.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = { program = \"rake\" }\n",
+                "`com.heroku.phase.release[1].command` must be a string, but it is a table.",
+            ),
+            (
+                "[com.heroku.phase.release-build]\nargs = [\"run\"]\n",
+                "`com.heroku.phase.release-build.command` is missing.",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\nargs = 1\n",
+                "`com.heroku.phase.release-build.args` must be an array of strings, but it is an integer.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nargs = { task = \"db:migrate\" }\n",
+                "`com.heroku.phase.release[1].args` must be an array of strings, but it is a table.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nargs = [[\"db:migrate\"]]\n",
+                "`com.heroku.phase.release[1].args[1]` must be a string, but it is an array.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = true\n",
+                "`com.heroku.phase.release[1].timeout` must be a string or an integer, but it is a boolean.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = [\"15m\"]\n",
+                "`com.heroku.phase.release[1].timeout` must be a string or an integer, but it is an array.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = { minutes = 15 }\n",
+                "`com.heroku.phase.release[1].timeout` must be a string or an integer, but it is a table.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ntimeout = 1979-05-27T07:32:00Z\n",
+                "`com.heroku.phase.release[1].timeout` must be a string or an integer, but it is a datetime.",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\ntimeout = \"\"\n",
+                "`com.heroku.phase.release-build.timeout` is not a valid timeout: it is empty.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\n[com.heroku.phase.release.env]\nRAILS_ENV = \"production\"\n",
+                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`.",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\n[com.heroku.phase.release-build.env]\nNODE_ENV = \"production\"\n",
+                "`com.heroku.phase.release-build.env` is not a key the release phase knows.",
+            ),
+            (
+                "[com.heroku.phase.hooks.before]\ncommand = \"rake\"\n",
+                "`com.heroku.phase.hooks` is not a key the release phase knows. The keys allowed here are: `release`, `release-build`.",
             ),
         ];
         for (text, expected) in cases {

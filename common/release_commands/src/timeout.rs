@@ -187,7 +187,10 @@ mod tests {
                 "{text}"
             );
         }
-        assert_eq!("720h".parse::<Timeout>().map(Timeout::as_secs), Ok(Timeout::MAX_SECS));
+        assert_eq!(
+            "720h".parse::<Timeout>().map(Timeout::as_secs),
+            Ok(Timeout::MAX_SECS)
+        );
     }
 
     #[test]

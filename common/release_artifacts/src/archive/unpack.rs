@@ -1,14 +1,17 @@
 //! Extracting an archive into a folder, refusing anything that could write outside it or
 //! create what static files have no business being: absolute paths, `..`, links leaving the
 //! folder, entries written through links, devices, fifos, setuid and setgid bits, and more data
-//! than allowed (decompression bombs).
+//! than allowed (decompression bombs, also hidden in long names, PAX headers or skipped data).
 
 use crate::Compression;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What was extracted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,10 +61,58 @@ pub fn unpack<R: BufRead>(
     match compression {
         Compression::Zstd => extract(
             zstd::stream::read::Decoder::with_buffer(input)?,
+            compression,
             dest,
             limit,
         ),
-        Compression::Gzip => extract(flate2::bufread::MultiGzDecoder::new(input), dest, limit),
+        Compression::Gzip => extract(
+            flate2::bufread::MultiGzDecoder::new(input),
+            compression,
+            dest,
+            limit,
+        ),
+    }
+}
+
+/// Room in the decompressed stream for what comes before an entry's data (its headers, long
+/// names, PAX extensions, and the padding and unused data of the entry before): the tar reader
+/// holds long names and PAX extensions in memory and skips unused data by reading it, so a
+/// crafted archive gets no more than this for them.
+const HEADER_ROOM: u64 = 1024 * 1024;
+
+/// The decompressed stream as the tar reader reads it: cut off past the room it has (see
+/// [`HEADER_ROOM`]; a file's data adds its size), with the decoder's errors said in plain words.
+struct Metered<R> {
+    decoder: R,
+    compression: Compression,
+    /// Bytes the tar reader may still read.
+    room: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let room = self.room.get();
+        if room == 0 && !buf.is_empty() {
+            return Err(io::Error::other(format!(
+                "the archive holds headers (long names, PAX extensions) or unused data of more \
+                 than {HEADER_ROOM} bytes before an entry; it was refused"
+            )));
+        }
+        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        match self.decoder.read(&mut buf[..len]) {
+            Ok(read) => {
+                self.room.set(room.saturating_sub(read as u64));
+                Ok(read)
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Err(error),
+            Err(error) => Err(io::Error::new(
+                error.kind(),
+                format!(
+                    "the archive is not valid {}, or is cut short ({error})",
+                    self.compression
+                ),
+            )),
+        }
     }
 }
 
@@ -88,26 +139,6 @@ fn safe_relative(path: &Path) -> Result<Option<PathBuf>, UnpackError> {
     Ok((!relative.as_os_str().is_empty()).then_some(relative))
 }
 
-/// Whether a link at `entry` (relative) pointing to `target` stays inside the folder.
-fn link_stays_inside(entry: &Path, target: &Path) -> bool {
-    if target.is_absolute() {
-        return false;
-    }
-    let mut depth: usize = entry.components().count().saturating_sub(1);
-    for component in target.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return false,
-            },
-            Component::RootDir | Component::Prefix(_) => return false,
-        }
-    }
-    true
-}
-
 /// What extraction created so far, so that checks need no system calls: the folder starts
 /// empty, and only this extraction writes into it.
 #[derive(Default)]
@@ -123,6 +154,40 @@ enum Kind {
 }
 
 impl Created {
+    /// Why a link at `entry` (relative) pointing to `target` could lead outside the folder, if
+    /// it could. Going up (`..`) is allowed only from a folder extracted before: from a link, or
+    /// from a name that a later entry may make a link, it would go up from wherever that link
+    /// leads.
+    fn link_problem(&self, entry: &Path, target: &Path) -> Option<String> {
+        let outside = || {
+            Some(format!(
+                "it links to {}, outside the folder",
+                target.display()
+            ))
+        };
+        let mut at = entry.parent().map(Path::to_path_buf).unwrap_or_default();
+        for component in target.components() {
+            match component {
+                Component::Normal(part) => at.push(part),
+                Component::CurDir => {}
+                Component::ParentDir if at.as_os_str().is_empty() => return outside(),
+                Component::ParentDir if self.kinds.get(&at) != Some(&Kind::Folder) => {
+                    return Some(format!(
+                        "it links to {}, going up (`..`) from {}, which is not a folder extracted \
+                         before",
+                        target.display(),
+                        at.display()
+                    ));
+                }
+                Component::ParentDir => {
+                    at.pop();
+                }
+                Component::RootDir | Component::Prefix(_) => return outside(),
+            }
+        }
+        None
+    }
+
     /// Creates the missing parent folders of `relative`, refusing to go through a link or a file.
     fn make_parents(&mut self, dest: &Path, relative: &Path) -> Result<(), UnpackError> {
         let Some(parent) = relative.parent() else {
@@ -199,13 +264,13 @@ struct Job {
     target: PathBuf,
     data: Vec<u8>,
     mode: u32,
-    mtime: u64,
+    modified: SystemTime,
 }
 
 fn write_file(job: &Job) -> io::Result<()> {
     let mut file = std::fs::File::create(&job.target)?;
     io::Write::write_all(&mut file, &job.data)?;
-    finish_file(&file, job.mode, job.mtime)
+    finish_file(&file, job.mode, job.modified)
 }
 
 /// Copies `reader` to `file` through `block`: large writes, few system calls.
@@ -225,9 +290,9 @@ fn copy_in_blocks(
     }
 }
 
-fn finish_file(file: &std::fs::File, mode: u32, mtime: u64) -> io::Result<()> {
+fn finish_file(file: &std::fs::File, mode: u32, modified: SystemTime) -> io::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
+    file.set_modified(modified)
 }
 
 /// Writer threads fed batches of files through a bounded queue, with a count of unfinished
@@ -350,10 +415,21 @@ impl Writers {
     }
 }
 
-fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary, UnpackError> {
+fn extract<R: Read>(
+    decoder: R,
+    compression: Compression,
+    dest: &Path,
+    limit: u64,
+) -> Result<UnpackSummary, UnpackError> {
     std::thread::scope(|scope| {
         let mut writers = Writers::start(scope);
-        let result = extract_entries(decoder, dest, limit, &mut writers);
+        let room = Rc::new(Cell::new(HEADER_ROOM));
+        let metered = Metered {
+            decoder,
+            compression,
+            room: Rc::clone(&room),
+        };
+        let result = extract_entries(metered, &room, dest, limit, &mut writers);
         // Even after a failure, let the writers finish before the caller removes the folder.
         if result.is_err() {
             // Files not handed over yet are not worth writing.
@@ -368,6 +444,7 @@ fn extract<R: Read>(decoder: R, dest: &Path, limit: u64) -> Result<UnpackSummary
 
 fn extract_entries<R: Read>(
     decoder: R,
+    room: &Cell<u64>,
     dest: &Path,
     limit: u64,
     writers: &mut Writers,
@@ -387,7 +464,12 @@ fn extract_entries<R: Read>(
     let mut block = vec![0; SMALL_FILE];
     // Folder permissions are applied last, so that a read-only folder can still be filled.
     let mut folders = Vec::new();
-    for entry in archive.entries()? {
+    let mut entries = archive.entries()?;
+    loop {
+        room.set(HEADER_ROOM);
+        let Some(entry) = entries.next() else {
+            break;
+        };
         let mut entry = entry?;
         let raw_path = entry.path()?.into_owned();
         let Some(relative) = safe_relative(&raw_path)? else {
@@ -411,12 +493,17 @@ fn extract_entries<R: Read>(
                 folders.push((target, mode & 0o777));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let size = header.size()?;
+                // PAX extensions may give a size other than the header's: the reader uses theirs.
+                let size = entry.size();
                 summary.unpacked_size = summary.unpacked_size.saturating_add(size);
                 if summary.unpacked_size > limit {
                     return Err(UnpackError::TooLarge { limit });
                 }
+                let Some(modified) = UNIX_EPOCH.checked_add(Duration::from_secs(mtime)) else {
+                    return Err(refused(&raw_path, "its modification time is out of range"));
+                };
                 created.replace(dest, &relative, Kind::File, writers)?;
+                room.set(room.get().saturating_add(size));
                 if size <= SMALL_FILE as u64 {
                     let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
                     entry.read_to_end(&mut data)?;
@@ -424,22 +511,19 @@ fn extract_entries<R: Read>(
                         target,
                         data,
                         mode: mode & 0o777,
-                        mtime,
+                        modified,
                     })?;
                 } else {
                     let mut file = std::fs::File::create(&target)?;
                     copy_in_blocks(&mut entry, &mut file, &mut block)?;
-                    finish_file(&file, mode & 0o777, mtime)?;
+                    finish_file(&file, mode & 0o777, modified)?;
                 }
                 summary.file_count += 1;
             }
             tar::EntryType::Symlink => {
                 let link = link_target(&entry, &raw_path)?;
-                if !link_stays_inside(&relative, &link) {
-                    return Err(refused(
-                        &raw_path,
-                        format!("it links to {}, outside the folder", link.display()),
-                    ));
+                if let Some(reason) = created.link_problem(&relative, &link) {
+                    return Err(refused(&raw_path, reason));
                 }
                 created.replace(dest, &relative, Kind::Link, writers)?;
                 std::os::unix::fs::symlink(&link, &target)?;
@@ -513,25 +597,98 @@ mod tests {
 
     #[test]
     fn links_are_checked_against_their_own_folder() {
-        assert!(link_stays_inside(Path::new("a/b/link"), Path::new("../c")));
-        assert!(link_stays_inside(Path::new("a/link"), Path::new("../c")));
-        assert!(!link_stays_inside(Path::new("link"), Path::new("../c")));
-        assert!(!link_stays_inside(
-            Path::new("a/link"),
-            Path::new("../../c")
-        ));
-        assert!(!link_stays_inside(
-            Path::new("a/link"),
-            Path::new("/etc/passwd")
-        ));
-        assert!(link_stays_inside(
-            Path::new("a/link"),
-            Path::new("./x/../y")
-        ));
-        assert!(!link_stays_inside(
-            Path::new("a/link"),
-            Path::new("x/../../../y")
-        ));
+        let mut created = Created::default();
+        for folder in ["a", "a/b", "a/x"] {
+            created.kinds.insert(folder.into(), Kind::Folder);
+        }
+        created.kinds.insert("a/l".into(), Kind::Link);
+        let stays = |entry: &str, target: &str| {
+            created
+                .link_problem(Path::new(entry), Path::new(target))
+                .is_none()
+        };
+        assert!(stays("a/b/link", "../c"));
+        assert!(stays("a/link", "../c"));
+        assert!(!stays("link", "../c"));
+        assert!(!stays("a/link", "../../c"));
+        assert!(!stays("a/link", "/etc/passwd"));
+        assert!(stays("a/link", "./x/../y"));
+        assert!(!stays("a/link", "x/../../../y"));
+        assert!(!stays("a/link", "l/../y"));
+        assert!(!stays("a/link", "new/../y"));
+    }
+
+    /// Extracts an archive of `entries` (path, kind, link target, modification time) into a
+    /// new folder, failing if that takes more than 10 seconds (a hang) or panics.
+    fn extract_crafted(
+        entries: &[(&str, tar::EntryType, &str, u64)],
+    ) -> Result<UnpackSummary, UnpackError> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for &(path, kind, link, mtime) in entries {
+            let mut header = tar::Header::new_ustar();
+            header.set_entry_type(kind);
+            header.set_mode(0o644);
+            header.set_mtime(mtime);
+            header.set_path(path).unwrap();
+            if !link.is_empty() {
+                header.set_link_name(link).unwrap();
+            }
+            let data: &[u8] = if kind == tar::EntryType::Regular {
+                b"x"
+            } else {
+                b""
+            };
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            builder.append(&header, data).unwrap();
+        }
+        let archive =
+            zstd::stream::encode_all(builder.into_inner().unwrap().as_slice(), 1).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let dest = dir.path().join("target");
+            std::fs::create_dir(&dest).unwrap();
+            let _ = sender.send(unpack(
+                archive.as_slice(),
+                Compression::Zstd,
+                &dest,
+                1 << 20,
+            ));
+        });
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .expect("extraction panicked or hung")
+    }
+
+    /// Found by the `unpack` fuzz target: a writer thread panicked on the time, and extraction
+    /// waited for it forever.
+    #[test]
+    fn refuses_a_file_modified_past_the_end_of_time() {
+        let result = extract_crafted(&[("late.txt", tar::EntryType::Regular, "", u64::MAX)]);
+        let error = result.unwrap_err().to_string();
+        assert!(
+            error.ends_with("\"late.txt\" was refused: its modification time is out of range"),
+            "{error}"
+        );
+    }
+
+    /// Found by the `unpack` fuzz target: `s` went up from `d/l`, a link to the folder itself,
+    /// and so led to the folder's parent.
+    #[test]
+    fn refuses_a_link_going_up_out_of_another_link() {
+        let result = extract_crafted(&[
+            ("d/l", tar::EntryType::Symlink, "..", 0),
+            ("s", tar::EntryType::Symlink, "d/l/..", 0),
+        ]);
+        let error = result.unwrap_err().to_string();
+        assert!(
+            error.ends_with(
+                "\"s\" was refused: it links to d/l/.., going up (`..`) from d/l, which is not a \
+                 folder extracted before"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
