@@ -3,11 +3,13 @@
 //! one PUT; one GET to a file, then untar). Each side runs in its own child process, which
 //! reports its wall time and peak memory (`VmHWM`).
 //!
-//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N] [-- --s3-like]` (default
-//! 256 MiB), under `$TMPDIR` (`TMPDIR=/dev/shm` keeps the disk out of the comparison);
-//! `--s3-like` puts a proxy in front of the server that gives each request 20 ms of latency
-//! and each connection 90 MB/s each way, as S3 does (it serves more to parallel connections);
-//! `cargo test -p release_artifacts --bench transfer` runs a short 16 MiB round.
+//! `cargo bench -p release_artifacts --bench transfer [-- --size-mib N --rounds N --s3-like
+//! --mbps N]` (default 256 MiB, 5 rounds), under `$TMPDIR` (`TMPDIR=/dev/shm` keeps the disk
+//! out of the comparison); `--s3-like` puts a proxy in front of the server that gives each
+//! request 20 ms of latency and each connection 90 MB/s each way, as S3 does (it serves more to
+//! parallel connections); `--mbps N` sets another rate per connection (a slow link shows that
+//! memory stays bounded); `cargo test -p release_artifacts --bench transfer` runs a short
+//! 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -32,13 +34,17 @@ fn main() {
         return;
     }
     let full = args.iter().any(|arg| arg == "--bench");
-    let size_mib: u64 = args
-        .iter()
-        .position(|arg| arg == "--size-mib")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(if full { 256 } else { 16 });
-    parent(size_mib, args.iter().any(|arg| arg == "--s3-like"));
+    let number = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|value| value.parse::<u64>().ok())
+    };
+    let size_mib = number("--size-mib").unwrap_or(if full { 256 } else { 16 });
+    let network = (args.iter().any(|arg| arg == "--s3-like") || number("--mbps").is_some())
+        .then(|| number("--mbps").unwrap_or(90));
+    let rounds = number("--rounds").unwrap_or(if size_mib >= 64 { 5 } else { 1 });
+    parent(size_mib, network, rounds);
 }
 
 /// Writes a deterministic tree of about `size_mib` MiB shaped like a front-end build: thousands
@@ -157,7 +163,8 @@ fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
 }
 
 #[allow(clippy::too_many_lines)] // one report, read top to bottom
-fn parent(size_mib: u64, s3_like: bool) {
+/// `network`: MB/s per connection through a proxy that also adds 20 ms per request.
+fn parent(size_mib: u64, network: Option<u64>, rounds: u64) {
     // Everything (tree, store, outputs) lives under $TMPDIR: set TMPDIR=/dev/shm to take the
     // disk out of the comparison.
     let work = tempfile::tempdir().unwrap();
@@ -170,17 +177,16 @@ fn parent(size_mib: u64, s3_like: bool) {
         started.elapsed().as_secs_f64()
     );
     let server = S3Server::start().unwrap();
-    let proxy = s3_like.then(|| {
+    let proxy = network.map(|mbps| {
         let proxy = FaultProxy::start(server.endpoint()).unwrap();
         proxy.set_latency(Duration::from_millis(20));
-        proxy.set_bandwidth(Some(90_000_000));
+        proxy.set_bandwidth(Some(mbps * 1_000_000));
         proxy
     });
     let endpoint = proxy
         .as_ref()
         .map_or_else(|| server.endpoint().to_string(), FaultProxy::endpoint);
 
-    let rounds = if size_mib >= 64 { 5 } else { 1 };
     // Ours and naive alternate (and swap order each round) so that both meet the same state of
     // the machine, whose disk slows down as trees are written and deleted.
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
@@ -259,8 +265,8 @@ fn parent(size_mib: u64, s3_like: bool) {
             .map_or(0, |entry| entry.metadata().unwrap().len())
     };
 
-    if s3_like {
-        println!("Network: 20 ms per request, 90 MB/s per connection each way (a proxy)");
+    if let Some(mbps) = network {
+        println!("Network: 20 ms per request, {mbps} MB/s per connection each way (a proxy)");
     }
     println!(
         "Tree: {files} files, {:.1} MiB; {} CPUs",

@@ -32,7 +32,7 @@ pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use settings::{Compression, Fallback, Settings, SettingsError};
 pub use store::{
     CHUNK_SIZE, CONCURRENCY, Confirm, Delivery, FileStore, ObjectInfo, Pieces, RANGE_SIZE, S3Store,
-    Store, StoreError,
+    Store, StoreError, UPLOAD_CHUNKS,
 };
 pub use store_url::{BadStoreUrl, StoreUrl};
 

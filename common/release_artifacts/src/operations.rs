@@ -1,6 +1,6 @@
 //! What the programs do: upload, load, publish, prune, list, verify and promote releases.
 
-use crate::archive::{ChannelReader, ChunkWriter};
+use crate::archive::{ChannelReader, ChunkBudget, ChunkWriter};
 use crate::manifest::{
     LATEST_KEY, archive_key, manifest_key, now, now_ms, release_of_manifest_key,
 };
@@ -318,7 +318,8 @@ async fn stream_archive(
     let progress = log.progress("Uploaded", None);
     let pack_dir = dir.to_path_buf();
     let pack_task = tokio::task::spawn_blocking(move || {
-        let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE);
+        let budget = ChunkBudget::new(crate::store::UPLOAD_CHUNKS);
+        let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE, budget);
         let (summary, writer) = pack(&pack_dir, compression, writer)?;
         let (sha256, size) = writer.finish()?;
         Ok::<_, std::io::Error>((summary, sha256, size))

@@ -6,5 +6,5 @@ mod streams;
 mod unpack;
 
 pub use pack::{PackSummary, pack};
-pub(crate) use streams::{ChannelReader, Chunk, ChunkWriter, HashingWriter};
+pub(crate) use streams::{ChannelReader, Chunk, ChunkBudget, ChunkWriter, HashingWriter};
 pub use unpack::{UnpackError, UnpackSummary, unpack};

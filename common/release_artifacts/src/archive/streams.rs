@@ -2,22 +2,84 @@
 //! channel readers and hashing wrappers.
 
 use crate::store::Pieces;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 /// A chunk of an upload, or the reason the producer stopped (which must abort the upload).
 pub(crate) type Chunk = Result<Bytes, String>;
 
+/// A limit on how many chunks exist at once, wherever they are: being filled, queued, being
+/// sent, or held by a retry. A chunk gives its place back when its last reference is dropped,
+/// so an upload's memory stays bounded however slow the network is.
+#[derive(Clone)]
+pub(crate) struct ChunkBudget(Arc<BudgetState>);
+
+struct BudgetState {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One place in a [`ChunkBudget`], given back on drop.
+struct Place(ChunkBudget);
+
+impl ChunkBudget {
+    /// A budget of `chunks` places; at least two, as an upload holds its first two chunks to
+    /// choose between one PUT and a multipart upload.
+    pub(crate) fn new(chunks: usize) -> Self {
+        ChunkBudget(Arc::new(BudgetState {
+            free: Mutex::new(chunks.max(2)),
+            freed: Condvar::new(),
+        }))
+    }
+
+    /// Waits (blocking) for a free place.
+    fn take(&self) -> Place {
+        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .0
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Place(self.clone())
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let state = &(self.0).0;
+        *state.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        state.freed.notify_one();
+    }
+}
+
+/// A chunk's bytes with the place they hold.
+struct Placed {
+    data: Vec<u8>,
+    _place: Place,
+}
+
+impl AsRef<[u8]> for Placed {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
 /// Cuts what is written into chunks of `chunk_size` and sends them (blocking) into a channel,
-/// hashing and counting the bytes on the way.
+/// hashing and counting the bytes on the way. Each chunk holds a place in a [`ChunkBudget`]
+/// from the moment it starts filling until its last reference is dropped.
 pub(crate) struct ChunkWriter {
     sender: mpsc::Sender<Chunk>,
-    buffer: BytesMut,
+    budget: ChunkBudget,
+    /// The chunk being filled and its place (none between chunks).
+    filling: Option<(Vec<u8>, Place)>,
     chunk_size: usize,
     hasher: Sha256,
     written: u64,
@@ -25,10 +87,11 @@ pub(crate) struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    pub(crate) fn new(sender: mpsc::Sender<Chunk>, chunk_size: usize) -> Self {
+    pub(crate) fn new(sender: mpsc::Sender<Chunk>, chunk_size: usize, budget: ChunkBudget) -> Self {
         ChunkWriter {
             sender,
-            buffer: BytesMut::with_capacity(chunk_size),
+            budget,
+            filling: None,
             chunk_size,
             hasher: Sha256::new(),
             written: 0,
@@ -37,8 +100,14 @@ impl ChunkWriter {
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let chunk = self.buffer.split().freeze();
-        self.buffer.reserve(self.chunk_size);
+        let (data, place) = match self.filling.take() {
+            Some(filling) => filling,
+            None => (Vec::new(), self.budget.take()),
+        };
+        let chunk = Bytes::from_owner(Placed {
+            data,
+            _place: place,
+        });
         self.sender
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
@@ -46,7 +115,7 @@ impl ChunkWriter {
 
     /// Sends the last chunk and returns the SHA-256 (hex) and the number of bytes.
     pub(crate) fn finish(mut self) -> io::Result<(String, u64)> {
-        if !self.buffer.is_empty() || self.written == 0 {
+        if self.filling.is_some() || self.written == 0 {
             self.send()?;
         }
         self.finished = true;
@@ -57,12 +126,20 @@ impl ChunkWriter {
 
 impl Write for ChunkWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = self.chunk_size - self.buffer.len();
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let chunk_size = self.chunk_size;
+        let budget = &self.budget;
+        let (buffer, _) = self
+            .filling
+            .get_or_insert_with(|| (Vec::with_capacity(chunk_size), budget.take()));
+        let room = chunk_size - buffer.len();
         let taken = &data[..data.len().min(room)];
-        self.buffer.extend_from_slice(taken);
+        buffer.extend_from_slice(taken);
         self.hasher.update(taken);
         self.written += taken.len() as u64;
-        if self.buffer.len() >= self.chunk_size {
+        if buffer.len() >= chunk_size {
             self.send()?;
         }
         Ok(taken.len())
@@ -177,5 +254,56 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_writer_fills_no_chunk_while_its_budget_is_held() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let writer = std::thread::spawn(move || {
+            let mut writer = ChunkWriter::new(sender, 4, ChunkBudget::new(2));
+            writer.write_all(b"aaaabbbbccccdddde")?;
+            writer.finish()
+        });
+        let mut next = || match receiver.blocking_recv() {
+            Some(Ok(chunk)) => chunk,
+            other => panic!("expected a chunk, got {other:?}"),
+        };
+        let (first, second) = (next(), next());
+        assert_eq!((&first[..], &second[..]), (&b"aaaa"[..], &b"bbbb"[..]));
+        // Both places are held here, so no third chunk may be filled, let alone sent.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            receiver.try_recv().is_err(),
+            "a third chunk exceeded the budget"
+        );
+        // A clone keeps the place: only the last reference gives it back.
+        let kept = first.clone();
+        drop(first);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            receiver.try_recv().is_err(),
+            "a chunk's clone lost its place"
+        );
+        drop(kept);
+        let mut next = || match receiver.blocking_recv() {
+            Some(Ok(chunk)) => chunk,
+            other => panic!("expected a chunk, got {other:?}"),
+        };
+        assert_eq!(&next()[..], b"cccc");
+        drop(second);
+        let rest: Vec<Bytes> = (0..2).map(|_| next()).collect();
+        assert_eq!(rest.concat(), b"dddde");
+        let (sha256, size) = writer.join().unwrap().unwrap();
+        assert_eq!(size, 17);
+        assert_eq!(
+            sha256,
+            format!("{:x}", Sha256::digest(b"aaaabbbbccccdddde"))
+        );
     }
 }

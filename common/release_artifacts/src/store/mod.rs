@@ -59,6 +59,9 @@ pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
 pub const RANGE_SIZE: usize = 4 * 1024 * 1024;
 /// How many chunks move at once in either direction.
 pub const CONCURRENCY: usize = 4;
+/// Most upload chunks that exist at once (in flight, queued or being filled): with
+/// [`CHUNK_SIZE`], 48 MiB whatever the archive's size or the network's speed.
+pub const UPLOAD_CHUNKS: usize = CONCURRENCY + 1;
 
 /// Resolves to whether an upload may be completed.
 pub type Confirm = tokio::task::JoinHandle<bool>;
