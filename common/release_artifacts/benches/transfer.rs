@@ -8,7 +8,7 @@
 //! out of the comparison); `--s3-like` puts a proxy in front of the server that gives each
 //! request 20 ms of latency and each connection 90 MB/s each way, as S3 does (it serves more to
 //! parallel connections); `--mbps N` sets another rate per connection (a slow link shows that
-//! memory stays bounded); `cargo test -p release_artifacts --bench transfer` runs a short
+//! memory stays bounded); `--ours-only` skips the naive side, for tuning; `cargo test -p release_artifacts --bench transfer` runs a short
 //! 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
@@ -44,7 +44,12 @@ fn main() {
     let network = (args.iter().any(|arg| arg == "--s3-like") || number("--mbps").is_some())
         .then(|| number("--mbps").unwrap_or(90));
     let rounds = number("--rounds").unwrap_or(if size_mib >= 64 { 5 } else { 1 });
-    parent(size_mib, network, rounds);
+    let sides: &[&str] = if args.iter().any(|arg| arg == "--ours-only") {
+        &["ours"]
+    } else {
+        &["ours", "naive"]
+    };
+    parent(size_mib, network, rounds, sides);
 }
 
 /// Writes a deterministic tree of about `size_mib` MiB shaped like a front-end build: thousands
@@ -164,7 +169,8 @@ fn run_child(mode: &str, endpoint: &str, dir: &Path, release: &str) -> Run {
 
 #[allow(clippy::too_many_lines)] // one report, read top to bottom
 /// `network`: MB/s per connection through a proxy that also adds 20 ms per request.
-fn parent(size_mib: u64, network: Option<u64>, rounds: u64) {
+/// `sides`: ours, and the naive way unless only ours is being tuned.
+fn parent(size_mib: u64, network: Option<u64>, rounds: u64, sides: &[&str]) {
     // Everything (tree, store, outputs) lives under $TMPDIR: set TMPDIR=/dev/shm to take the
     // disk out of the comparison.
     let work = tempfile::tempdir().unwrap();
@@ -191,11 +197,11 @@ fn parent(size_mib: u64, network: Option<u64>, rounds: u64) {
     // the machine, whose disk slows down as trees are written and deleted.
     let mut runs: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
     for round in 0..rounds {
-        let mut order = ["ours", "naive"];
+        let mut order = sides.to_vec();
         if round % 2 == 1 {
             order.reverse();
         }
-        for side in order {
+        for &side in &order {
             let release = format!("{side}-{round}");
             let up = run_child(&format!("{side}-upload"), &endpoint, &tree, &release);
             runs.entry(if side == "ours" {
@@ -206,7 +212,7 @@ fn parent(size_mib: u64, network: Option<u64>, rounds: u64) {
             .or_default()
             .push(up);
         }
-        for side in order {
+        for &side in &order {
             let out = work.path().join(format!("{side}-out"));
             if out.exists() {
                 std::fs::remove_dir_all(&out).unwrap();
@@ -233,6 +239,9 @@ fn parent(size_mib: u64, network: Option<u64>, rounds: u64) {
             .map(|run| format!("{:.2}s/{:.0}MiB", run.seconds, run.peak_mib))
             .collect();
         eprintln!("{name}: {}", times.join(", "));
+    }
+    if sides.len() == 1 {
+        return;
     }
     let median = |name: &str| -> Run {
         let mut list: Vec<&Run> = runs[name].iter().collect();

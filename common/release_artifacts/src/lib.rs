@@ -31,8 +31,8 @@ pub use progress::Log;
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use settings::{Compression, Fallback, Settings, SettingsError};
 pub use store::{
-    CHUNK_SIZE, CONCURRENCY, Confirm, Delivery, FileStore, ObjectInfo, Pieces, RANGE_SIZE, S3Store,
-    Store, StoreError, UPLOAD_CHUNKS,
+    CHUNK_SIZE, CONCURRENCY, Confirm, Delivery, FileStore, ObjectInfo, Pieces, RANGE_SIZE,
+    RANGES_IN_FLIGHT, S3Store, Store, StoreError, UPLOAD_CHUNKS,
 };
 pub use store_url::{BadStoreUrl, StoreUrl};
 

@@ -78,7 +78,7 @@ impl Faulty {
     }
 }
 
-/// A tree whose archive spans three 8 MiB parts (and five 4 MiB ranges).
+/// A tree whose archive spans three 8 MiB parts (and nine 2 MiB ranges).
 fn large_tree(dir: &Path) {
     sample_tree(dir, "large");
     let mut random = fastrand::Rng::with_seed(3);
@@ -149,9 +149,10 @@ async fn a_download_cut_in_the_middle_resumes_by_range_and_the_files_are_identic
     large_tree(&source);
     upload_and_publish(&faulty, "cut-download", &source).await;
     let settings = faulty.settings("cut-download", &[]);
-    let store = Store::connect(&settings).await.unwrap();
     for how in [Break::Close, Break::Reset] {
-        // Three connections break 1 MiB into a response: in the middle of a 4 MiB range.
+        // A new client, whose connections start counting at zero: three of them break 1 MiB
+        // into their responses, in the middle of a 2 MiB range.
+        let store = Store::connect(&settings).await.unwrap();
         faulty.proxy.break_responses(1 << 20, 3, how);
         let first = faulty.proxy.request_log().len();
         let dest = work.path().join(format!("loaded-{how:?}"));
@@ -232,13 +233,14 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
     assert_eq!(latest_after, latest_before, "latest.json is unchanged");
     faulty.proxy.heal().unwrap();
 
-    // Every connection breaks 512 KiB into its response: no range can complete.
+    // Every connection breaks 256 KiB into its response: no 2 MiB range can complete in the
+    // attempts a range gets, though each resumes where the last one broke.
     let dest = work.path().join("static-artifacts-live");
     sample_tree(&dest, "old content");
     let old = snapshot(&dest);
     faulty
         .proxy
-        .break_responses(512 << 10, u32::MAX, Break::Reset);
+        .break_responses(256 << 10, u32::MAX, Break::Reset);
     let settings = faulty.settings("v1", &[]);
     let store = Store::connect(&settings).await.unwrap();
     let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
@@ -380,4 +382,41 @@ async fn a_store_that_is_down_at_web_start_fails_the_load_in_time_and_changes_no
         matches!(error, ArtifactError::TimedOut { .. }),
         "black hole mid-way: {error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing() {
+    let faulty = Faulty::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    large_tree(&source);
+    upload_and_publish(&faulty, "v1", &source).await;
+    let dest = work.path().join("static-artifacts-live");
+    sample_tree(&dest, "old content");
+    let old = snapshot(&dest);
+
+    // Every GET gets the whole archive, whatever range it asks for.
+    faulty.server.set_ignoring_ranges(true);
+    let settings = faulty.settings("v1", &[]);
+    let store = Store::connect(&settings).await.unwrap();
+    let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("release-v1.tar.zst") && message.contains("ranged GETs"),
+        "{message}"
+    );
+    assert_eq!(snapshot(&dest), old, "the old content is intact");
+    assert_eq!(
+        siblings(&dest, &["static-artifacts", "static-artifacts-live"]),
+        Vec::<PathBuf>::new(),
+        "no staging folder is left"
+    );
+
+    faulty.server.set_ignoring_ranges(false);
+    load_release(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&dest), snapshot(&source));
 }

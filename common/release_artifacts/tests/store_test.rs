@@ -700,7 +700,7 @@ async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn promoting_a_large_release_sends_parts_the_store_accepts() {
-    // Sources hand over pieces smaller than S3's 5 MiB minimum part (1 MiB file reads, 4 MiB
+    // Sources hand over pieces smaller than S3's 5 MiB minimum part (1 MiB file reads, 2 MiB
     // ranges); the copy must still go up in parts S3 accepts.
     let source_targets = vec![file_target(), s3_targets("promote-large-from").remove(0)];
     for from in source_targets {

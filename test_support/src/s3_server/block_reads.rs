@@ -19,6 +19,8 @@ use s3s::dto::{
 use s3s::{S3, S3Request, S3Response, S3Result};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const BLOCK: u64 = 1 << 20;
 
@@ -26,11 +28,22 @@ const BLOCK: u64 = 1 << 20;
 pub(super) struct BlockReads {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
+    /// While set, GETs answer the whole object whatever range they ask for, as a store
+    /// without range support would.
+    ignore_ranges: Arc<AtomicBool>,
 }
 
 impl BlockReads {
-    pub(super) fn new(inner: s3s_fs::FileSystem, root: PathBuf) -> Self {
-        BlockReads { inner, root }
+    pub(super) fn new(
+        inner: s3s_fs::FileSystem,
+        root: PathBuf,
+        ignore_ranges: Arc<AtomicBool>,
+    ) -> Self {
+        BlockReads {
+            inner,
+            root,
+            ignore_ranges,
+        }
     }
 }
 
@@ -80,8 +93,11 @@ fn read_blocks(path: PathBuf, start: u64, length: u64) -> StreamingBlob {
 impl S3 for BlockReads {
     async fn get_object(
         &self,
-        req: S3Request<GetObjectInput>,
+        mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        if self.ignore_ranges.load(Ordering::Relaxed) {
+            req.input.range = None;
+        }
         let path = self.root.join(&req.input.bucket).join(&req.input.key);
         let mut response = self.inner.get_object(req).await?;
         let output = &mut response.output;

@@ -4,6 +4,8 @@
 mod block_reads;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The access key id the in-process server accepts.
 pub const ACCESS_KEY_ID: &str = "AKIATESTRELEASEPHASE";
@@ -15,6 +17,7 @@ pub const SECRET_ACCESS_KEY: &str = "test-secret-release-phase-0123456789";
 pub struct S3Server {
     endpoint: String,
     root: tempfile::TempDir,
+    ignore_ranges: Arc<AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -28,12 +31,14 @@ impl S3Server {
     pub fn start() -> std::io::Result<Self> {
         let root = tempfile::tempdir()?;
         std::fs::create_dir(root.path().join("artifacts"))?;
+        let ignore_ranges = Arc::new(AtomicBool::new(false));
         let filesystem = s3s_fs::FileSystem::new(root.path())
             .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
         let service = {
             let mut builder = s3s::service::S3ServiceBuilder::new(block_reads::BlockReads::new(
                 filesystem,
                 root.path().to_path_buf(),
+                Arc::clone(&ignore_ranges),
             ));
             builder.set_auth(s3s::auth::SimpleAuth::from_single(
                 ACCESS_KEY_ID,
@@ -79,6 +84,7 @@ impl S3Server {
         Ok(S3Server {
             endpoint,
             root,
+            ignore_ranges,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -88,6 +94,12 @@ impl S3Server {
     #[must_use]
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// While `on`, GETs answer the whole object whatever range they ask for, as a store
+    /// without range support would.
+    pub fn set_ignoring_ranges(&self, on: bool) {
+        self.ignore_ranges.store(on, Ordering::Relaxed);
     }
 
     /// The folder holding bucket `name`'s objects.

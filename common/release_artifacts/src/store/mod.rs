@@ -54,11 +54,13 @@ impl Delivery {
 
 /// Size of the chunks uploads move in (multipart upload parts).
 pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
-/// Size of the ranges downloads fetch: smaller than upload parts, as a download also holds the
-/// chunks waiting for extraction.
-pub const RANGE_SIZE: usize = 4 * 1024 * 1024;
-/// How many chunks move at once in either direction.
+/// Size of the ranges downloads fetch: small, so that many connections share the download (S3
+/// serves each connection at a limited rate) while little is held waiting for its turn.
+pub const RANGE_SIZE: usize = 2 * 1024 * 1024;
+/// How many upload parts (and other requests) move at once.
 pub const CONCURRENCY: usize = 4;
+/// How many ranges a download fetches at once.
+pub const RANGES_IN_FLIGHT: usize = 8;
 /// Most upload chunks that exist at once (in flight, queued or being filled): with
 /// [`CHUNK_SIZE`], 48 MiB whatever the archive's size or the network's speed.
 pub const UPLOAD_CHUNKS: usize = CONCURRENCY + 1;
@@ -272,7 +274,7 @@ impl Store {
     }
 
     /// Sends the object `key` (of `size` bytes) in order through `delivery`, fetching up to
-    /// [`CONCURRENCY`] ranges at once and resuming a broken transfer where it stopped.
+    /// [`RANGES_IN_FLIGHT`] ranges at once and resuming a broken transfer where it stopped.
     ///
     /// # Errors
     ///

@@ -5,7 +5,7 @@
 //! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
 
 use super::{
-    CONCURRENCY, Confirm, Delivery, ObjectInfo, Pieces, RANGE_SIZE, StoreError, confirmed,
+    CONCURRENCY, Confirm, Delivery, ObjectInfo, RANGE_SIZE, RANGES_IN_FLIGHT, StoreError, confirmed,
 };
 use crate::Settings;
 use aws_config::BehaviorVersion;
@@ -25,6 +25,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
+
+/// Ranges being fetched, in order: the pieces each has received so far, and its task. Tasks
+/// still running when the download ends (done, failed or dropped) are aborted.
+struct InFlight(
+    VecDeque<(
+        mpsc::UnboundedReceiver<Bytes>,
+        tokio::task::JoinHandle<RangeResult>,
+    )>,
+);
+
+type RangeResult = Result<(), StoreError>;
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for (_, task) in &self.0 {
+            task.abort();
+        }
+    }
+}
 
 /// `error`'s causes, innermost last, without the SDK's debug dump: `io error: client error
 /// (Connect): tcp connect error: Connection refused (os error 111)`.
@@ -499,49 +518,59 @@ impl S3Store {
         size: u64,
         delivery: &mut Delivery,
     ) -> Result<(), StoreError> {
-        let chunk_size = RANGE_SIZE as u64;
-        let mut ranges = (0..size.div_ceil(chunk_size)).map(|index| {
-            let start = index * chunk_size;
-            (start, (start + chunk_size).min(size))
+        let range_size = RANGE_SIZE as u64;
+        let mut ranges = (0..size.div_ceil(range_size)).map(|index| {
+            let start = index * range_size;
+            (start, (start + range_size).min(size))
         });
-        // Ranges are fetched CONCURRENCY at a time and handed on in order.
-        let mut in_flight = VecDeque::new();
+        // Up to RANGES_IN_FLIGHT ranges are fetched at once. The first one's pieces are handed
+        // on as they arrive; the others wait, each at most one range, until it is their turn.
+        let mut in_flight = InFlight(VecDeque::new());
         loop {
-            while in_flight.len() < CONCURRENCY {
+            while in_flight.0.len() < RANGES_IN_FLIGHT {
                 let Some((start, end)) = ranges.next() else {
                     break;
                 };
-                let store = self.clone();
-                let key = key.to_string();
-                in_flight.push_back(tokio::spawn(async move {
-                    store.fetch_range(&key, start, end).await
-                }));
+                let (store, key) = (self.clone(), key.to_string());
+                let (sender, pieces) = mpsc::unbounded_channel();
+                let task =
+                    tokio::spawn(async move { store.fetch_range(&key, start, end, sender).await });
+                in_flight.0.push_back((pieces, task));
             }
-            let Some(next) = in_flight.pop_front() else {
+            let Some((mut pieces, task)) = in_flight.0.pop_front() else {
                 return Ok(());
             };
-            let pieces = next.await.map_err(|error| {
+            while let Some(piece) = pieces.recv().await {
+                let mut batch = vec![piece];
+                while let Ok(piece) = pieces.try_recv() {
+                    batch.push(piece);
+                }
+                if !delivery.send(batch).await {
+                    task.abort();
+                    return Ok(());
+                }
+            }
+            task.await.map_err(|error| {
                 StoreError::Permanent(format!("Couldn't read {}: {error}", self.url_of(key)))
             })??;
-            if !delivery.send(pieces).await {
-                for task in in_flight {
-                    task.abort();
-                }
-                return Ok(());
-            }
         }
     }
 
-    /// Fetches bytes `start..end` (as the pieces the body came in, without copying them),
-    /// resuming from where a broken body stopped.
-    async fn fetch_range(&self, key: &str, start: u64, end: u64) -> Result<Pieces, StoreError> {
-        let mut pieces = Pieces::new();
+    /// Fetches bytes `start..end` into `out` (as the pieces the body came in, without copying
+    /// them), resuming from where a broken body stopped. Stops early when `out` is closed.
+    async fn fetch_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        out: mpsc::UnboundedSender<Bytes>,
+    ) -> Result<(), StoreError> {
         let mut received: u64 = 0;
         let mut attempt = 0;
         loop {
             let from = start + received;
             if from >= end {
-                return Ok(pieces);
+                return Ok(());
             }
             let result = async {
                 let mut output = self
@@ -561,13 +590,23 @@ impl S3Store {
                     ))
                 })? {
                     received += piece.len() as u64;
-                    pieces.push(piece);
+                    if start + received > end {
+                        return Err(StoreError::Permanent(format!(
+                            "Couldn't read {}: the store sent more bytes than the range asked \
+                             for. Use a store that supports ranged GETs (HTTP Range).",
+                            self.url_of(key)
+                        )));
+                    }
+                    if out.send(piece).is_err() {
+                        // Nobody is reading any more.
+                        return Ok(());
+                    }
                 }
                 Ok::<(), StoreError>(())
             }
             .await;
             match result {
-                Ok(()) if start + received >= end => return Ok(pieces),
+                Ok(()) if start + received >= end || out.is_closed() => return Ok(()),
                 Ok(()) => {
                     if attempt + 1 >= RANGE_ATTEMPTS {
                         return Err(StoreError::Transient(format!(
