@@ -14,17 +14,14 @@ use std::path::{Path, PathBuf};
 
 /// The plan file's name inside the layer.
 const PLAN_FILE: &str = "release-plan.toml";
-/// The runner behind the `release` process.
+/// The runner behind the `release` process, and the layer's one program file: called by another
+/// program's name, it runs that program.
 const RUNNER: &str = "exec-release-commands";
-/// Programs copied onto the layer's `bin/`.
-const PROGRAMS: &[&str] = &[
-    RUNNER,
-    "upload-release-artifacts",
-    "download-release-artifacts",
-    "release-artifacts",
-];
-/// Other names of programs, as links in `bin/`: (alias, program).
-const ALIASES: &[(&str, &str)] = &[
+/// The other programs on the layer's `bin/`, as links: (name, target).
+const LINKS: &[(&str, &str)] = &[
+    ("upload-release-artifacts", RUNNER),
+    ("download-release-artifacts", RUNNER),
+    ("release-artifacts", RUNNER),
     ("save-release-artifacts", "upload-release-artifacts"),
     ("load-release-artifacts", "download-release-artifacts"),
 ];
@@ -53,22 +50,30 @@ pub(crate) fn write(
         .join(".libcnb-cargo")
         .join("additional-bin");
     let bin_dir = layer_dir.join("bin");
-    for program in PROGRAMS {
-        install(&programs.join(program), &bin_dir.join(program))?;
-    }
-    for (alias, program) in ALIASES {
-        let link = bin_dir.join(alias);
-        std::os::unix::fs::symlink(program, &link).map_err(|source| {
+    let runner = bin_dir.join(RUNNER);
+    install(&programs.join(RUNNER), &runner)?;
+    for (name, target) in LINKS {
+        let link = bin_dir.join(name);
+        std::os::unix::fs::symlink(target, &link).map_err(|source| {
             ReleasePhaseError::CannotInstallProgram {
-                from: PathBuf::from(program),
+                from: PathBuf::from(target),
                 to: link.clone(),
                 source,
             }
         })?;
     }
     if plan.release_build.is_some() {
+        // A hard link: a regular file to whatever lists exec.d, and no second copy.
         let loader = layer_dir.join("exec.d").join("web").join(WEB_LOADER);
-        install(&programs.join(WEB_LOADER), &loader)?;
+        let linked = loader
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::hard_link(&runner, &loader));
+        linked.map_err(|source| ReleasePhaseError::CannotInstallProgram {
+            from: runner.clone(),
+            to: loader.clone(),
+            source,
+        })?;
         print::bullet(format!(
             "Static artifacts of {} will be loaded when a {} process starts",
             style::value("release-build"),
@@ -76,7 +81,6 @@ pub(crate) fn write(
         ));
     }
 
-    let runner = bin_dir.join(RUNNER);
     print::bullet(format!(
         "Added the {} process type, which runs the plan before each release",
         style::value("release")

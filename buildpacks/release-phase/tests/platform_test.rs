@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use indoc::indoc;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use test_support::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
@@ -125,14 +126,42 @@ fn release_commands_run_in_order_through_the_release_process() {
     );
 
     let layer = layer_dir(&built);
-    for program in [
-        "exec-release-commands",
-        "upload-release-artifacts",
-        "download-release-artifacts",
+    let runner = layer.join("bin/exec-release-commands");
+    assert!(runner.is_file() && !runner.is_symlink());
+    // One program file; the other programs are links to it, and run as their names say.
+    for (program, help) in [
+        (
+            "upload-release-artifacts",
+            "Usage: upload-release-artifacts [DIR]",
+        ),
+        (
+            "download-release-artifacts",
+            "Usage: download-release-artifacts [DIR]",
+        ),
+        ("release-artifacts", "Usage: release-artifacts <COMMAND>"),
+        (
+            "save-release-artifacts",
+            "Usage: save-release-artifacts [DIR]",
+        ),
+        (
+            "load-release-artifacts",
+            "Usage: load-release-artifacts [DIR]",
+        ),
     ] {
+        let path = layer.join("bin").join(program);
+        assert!(path.is_symlink(), "{program} is a link on the layer's bin/");
+        assert_eq!(
+            std::fs::canonicalize(&path).unwrap(),
+            std::fs::canonicalize(&runner).unwrap()
+        );
+        let output = std::process::Command::new(&path)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
-            layer.join("bin").join(program).is_file(),
-            "{program} is on the layer's bin/"
+            output.status.success() && stdout.contains(help),
+            "{program} --help: {stdout}"
         );
     }
     assert!(
@@ -185,6 +214,16 @@ fn release_build_only_installs_the_web_loader_and_runs_release_build() {
     );
     let loader = layer_dir(&built).join("exec.d/web/download-release-artifacts");
     assert!(loader.is_file(), "the loader runs for web processes only");
+    assert!(!loader.is_symlink());
+    let runner = layer_dir(&built).join("bin/exec-release-commands");
+    assert_eq!(
+        (
+            loader.metadata().unwrap().ino(),
+            loader.metadata().unwrap().nlink()
+        ),
+        (runner.metadata().unwrap().ino(), 2),
+        "the loader is a hard link to the layer's one program file, not a copy"
+    );
     for (alias, program) in [
         ("save-release-artifacts", "upload-release-artifacts"),
         ("load-release-artifacts", "download-release-artifacts"),

@@ -1,88 +1,30 @@
-//! `exec-release-commands`: the program behind the `release` process type.
+//! `exec-release-commands`: the program behind the `release` process type, and the one program
+//! file of the launch layer. Called by another program's name (through a link), it runs that
+//! program instead, so the layer holds one copy of the code instead of four.
 
-// The doc comments below are the program's --help text, written for people, not rustdoc.
-#![allow(clippy::doc_markdown)]
+#[path = "../programs/download.rs"]
+mod download;
+#[path = "../programs/manage.rs"]
+mod manage;
+#[path = "../programs/runner.rs"]
+mod runner;
+#[path = "../programs/upload.rs"]
+mod upload;
 
-use clap::Parser;
-use release_artifacts::ArtifactHooks;
-use release_commands::ReleasePlan;
-use release_runner::{NoArtifacts, RunOptions, run_plan};
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
-/// The folder the release-build command writes its output to, in the app folder.
-const STATIC_ARTIFACTS: &str = "static-artifacts";
-
-/// Runs the release phase: with a release-build command, checks the static artifacts store,
-/// runs release-build and uploads its static-artifacts folder; then runs each release command in
-/// order, stopping at the first failure; then publishes the release's artifacts as the latest.
-///
-/// Exit status: 0 when every command succeeded; otherwise the failing command's own code,
-/// 128+N when it was killed by signal N, 124 when it timed out, 127 when it could not be found
-/// or started, 1 when the plan cannot be read or a static-artifacts step failed, and 2 for bad
-/// arguments.
-#[derive(Parser)]
-#[command(version, about, long_about)]
-struct Args {
-    /// The release plan written by the buildpack at build time.
-    plan_file: PathBuf,
-
-    /// Print the plan (each step with its source and timeout) and exit without running it.
-    #[arg(long)]
-    plan: bool,
-}
-
 fn main() -> ExitCode {
-    release_artifacts::allocator::limit_fragmentation();
-    let args = Args::parse();
-    let stderr = &mut std::io::stderr().lock();
-    let plan = match ReleasePlan::read_from(&args.plan_file) {
-        Ok(plan) => plan,
-        Err(error) => {
-            let _ = writeln!(stderr, "[release-phase] Release phase failed: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.plan {
-        return print_plan(&plan);
+    let invoked_as = std::env::args_os().next();
+    let name = invoked_as
+        .as_deref()
+        .map(Path::new)
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str());
+    match name {
+        Some("upload-release-artifacts" | "save-release-artifacts") => upload::main(),
+        Some("download-release-artifacts" | "load-release-artifacts") => download::main(),
+        Some("release-artifacts") => manage::main(),
+        _ => runner::main(),
     }
-    let result = if plan.release_build.is_some() {
-        match ArtifactHooks::new(PathBuf::from(STATIC_ARTIFACTS)) {
-            Ok(mut hooks) => run_plan(&plan, &mut hooks, &RunOptions::default(), stderr),
-            Err(error) => {
-                let _ = writeln!(
-                    stderr,
-                    "[release-phase] Release phase failed: couldn't start: {error}"
-                );
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        run_plan(&plan, &mut NoArtifacts, &RunOptions::default(), stderr)
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => ExitCode::from(u8::try_from(failure.exit_code()).unwrap_or(1)),
-    }
-}
-
-fn print_plan(plan: &ReleasePlan) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    let mut lines = plan.steps().enumerate().map(|(index, (kind, command))| {
-        let timeout = command.timeout.map_or_else(
-            || "no timeout".to_string(),
-            |timeout| format!("timeout {timeout}"),
-        );
-        format!(
-            "{}. {kind} from {} ({timeout}): {command}",
-            index + 1,
-            command.source
-        )
-    });
-    let written = lines.try_for_each(|line| writeln!(stdout, "{line}"));
-    if written.is_ok() && plan.is_empty() {
-        let _ = writeln!(stdout, "The plan is empty: nothing would run.");
-    }
-    ExitCode::SUCCESS
 }

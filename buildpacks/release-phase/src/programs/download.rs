@@ -1,0 +1,34 @@
+//! `download-release-artifacts` (alias `load-release-artifacts`): loads this release's static
+//! artifacts; also the exec.d program that runs before `web` processes start.
+
+// The doc comments below are the program's --help text, written for people, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Loads release RELEASE_ID's static artifacts from the store of STATIC_ARTIFACTS_URL into DIR:
+/// streams and extracts them into a new folder beside DIR, checks their SHA-256, then swaps that
+/// folder into place in one step. On any failure DIR is left as it was. Without artifacts for
+/// this release, loads the latest published ones with a warning (STATIC_ARTIFACTS_FALLBACK=latest,
+/// the default) or fails (none). Gives up after STATIC_ARTIFACTS_LOAD_TIMEOUT seconds (50).
+///
+/// As an exec.d program it writes STATIC_ARTIFACTS_LOADED_FROM_KEY and
+/// STATIC_ARTIFACTS_LOADED_RELEASE_ID to file descriptor 3.
+///
+/// Exit status: 0 loaded; 1 the load failed; 2 bad arguments; 3 a setting is missing or invalid;
+/// 4 no artifacts for this release (and no fallback); 124 timed out.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// The folder to load the artifacts into.
+    #[arg(default_value = "static-artifacts")]
+    dir: PathBuf,
+}
+
+pub(crate) fn main() -> ExitCode {
+    release_artifacts::allocator::limit_fragmentation();
+    let args = Args::parse();
+    ExitCode::from(release_artifacts::programs::download_main(&args.dir))
+}
