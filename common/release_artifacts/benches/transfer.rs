@@ -8,8 +8,8 @@
 //! out of the comparison); `--s3-like` puts a proxy in front of the server that gives each
 //! request 20 ms of latency and each connection 90 MB/s each way, as S3 does (it serves more to
 //! parallel connections); `--mbps N` sets another rate per connection (a slow link shows that
-//! memory stays bounded); `--ours-only` skips the naive side, for tuning; `cargo test -p release_artifacts --bench transfer` runs a short
-//! 16 MiB round.
+//! memory stays bounded); `--ours-only` skips the naive side, for tuning;
+//! `cargo test -p release_artifacts --bench transfer` runs a short 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

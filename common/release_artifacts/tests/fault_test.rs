@@ -11,7 +11,7 @@ use release_artifacts::{
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{Captured, far, sample_tree, snapshot};
+use support::{Captured, Snapshot, far, sample_tree, snapshot};
 use test_support::fault_proxy::{Break, ErrorReply, FaultProxy};
 use test_support::s3_server::{S3Server, S3Target};
 
@@ -99,6 +99,17 @@ fn siblings(dir: &Path, keep: &[&str]) -> Vec<PathBuf> {
                 .any(|name| path.file_name().unwrap().to_string_lossy() == *name)
         })
         .collect()
+}
+
+/// Checks that a failed load left `dest` as it was (`old`) and no staging folder beside it;
+/// `keep` names the other entries expected there, `what` the case, for messages.
+fn assert_unchanged(dest: &Path, old: &Snapshot, keep: &[&str], what: &str) {
+    assert_eq!(&snapshot(dest), old, "{what}: the old content is intact");
+    assert_eq!(
+        siblings(dest, keep),
+        Vec::<PathBuf>::new(),
+        "{what}: no staging folder is left"
+    );
 }
 
 async fn upload_and_publish(faulty: &Faulty, id: &str, source: &Path) {
@@ -252,11 +263,11 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
         message.contains("release-v1.tar.zst") && message.contains("broke off"),
         "{message}"
     );
-    assert_eq!(snapshot(&dest), old, "the old content is intact");
-    assert_eq!(
-        siblings(&dest, &["static-artifacts", "static-artifacts-live"]),
-        Vec::<PathBuf>::new(),
-        "no staging folder is left"
+    assert_unchanged(
+        &dest,
+        &old,
+        &["static-artifacts", "static-artifacts-live"],
+        "download",
     );
 }
 
@@ -331,12 +342,7 @@ async fn load_while_down(faulty: &Faulty, fault: &str, limit: Duration) -> Artif
         elapsed < limit + Duration::from_secs(2),
         "{fault}: gave up after {elapsed:?} (limit {limit:?}): {error}"
     );
-    assert_eq!(snapshot(&dest), old, "{fault}: the old content is intact");
-    assert_eq!(
-        siblings(&dest, &["static-artifacts"]),
-        Vec::<PathBuf>::new(),
-        "{fault}: no staging folder is left"
-    );
+    assert_unchanged(&dest, &old, &["static-artifacts"], fault);
     error
 }
 
@@ -407,11 +413,11 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
         message.contains("release-v1.tar.zst") && message.contains("ranged GETs"),
         "{message}"
     );
-    assert_eq!(snapshot(&dest), old, "the old content is intact");
-    assert_eq!(
-        siblings(&dest, &["static-artifacts", "static-artifacts-live"]),
-        Vec::<PathBuf>::new(),
-        "no staging folder is left"
+    assert_unchanged(
+        &dest,
+        &old,
+        &["static-artifacts", "static-artifacts-live"],
+        "ignored ranges",
     );
 
     faulty.server.set_ignoring_ranges(false);

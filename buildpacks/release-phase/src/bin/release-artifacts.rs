@@ -1,5 +1,5 @@
-//! `release-artifacts`: lists, prunes, verifies and promotes stored releases. The layer's copy is a link to
-//! `exec-release-commands`, which runs this same code when called by this name.
+//! `release-artifacts`: lists, prunes, verifies and promotes stored releases. The layer's copy is a
+//! link to `exec-release-commands`, which runs this same code when called by this name.
 
 #[path = "../programs/manage.rs"]
 mod manage;

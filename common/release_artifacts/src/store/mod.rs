@@ -62,7 +62,7 @@ pub const CONCURRENCY: usize = 4;
 /// How many ranges a download fetches at once.
 pub const RANGES_IN_FLIGHT: usize = 8;
 /// Most upload chunks that exist at once (in flight, queued or being filled): with
-/// [`CHUNK_SIZE`], 48 MiB whatever the archive's size or the network's speed.
+/// [`CHUNK_SIZE`], 40 MiB whatever the archive's size or the network's speed.
 pub const UPLOAD_CHUNKS: usize = CONCURRENCY + 1;
 
 /// Resolves to whether an upload may be completed.

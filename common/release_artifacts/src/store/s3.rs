@@ -537,7 +537,9 @@ impl S3Store {
                     tokio::spawn(async move { store.fetch_range(&key, start, end, sender).await });
                 in_flight.0.push_back((pieces, task));
             }
-            let Some((mut pieces, task)) = in_flight.0.pop_front() else {
+            // The first range stays in `in_flight` until it is done, so that whatever ends the
+            // download early (the receiver gone, an error, the future dropped) aborts it too.
+            let Some((pieces, _)) = in_flight.0.front_mut() else {
                 return Ok(());
             };
             while let Some(piece) = pieces.recv().await {
@@ -546,10 +548,12 @@ impl S3Store {
                     batch.push(piece);
                 }
                 if !delivery.send(batch).await {
-                    task.abort();
                     return Ok(());
                 }
             }
+            let Some((_, task)) = in_flight.0.pop_front() else {
+                return Ok(());
+            };
             task.await.map_err(|error| {
                 StoreError::Permanent(format!("Couldn't read {}: {error}", self.url_of(key)))
             })??;

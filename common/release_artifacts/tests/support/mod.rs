@@ -38,7 +38,10 @@ pub(crate) fn far() -> Instant {
 }
 
 /// Every entry of a tree: path -> (kind, mode, content or link target).
-pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
+pub(crate) type Snapshot = BTreeMap<PathBuf, (char, u32, Vec<u8>)>;
+
+/// The [`Snapshot`] of the tree at `dir`.
+pub(crate) fn snapshot(dir: &Path) -> Snapshot {
     let mut entries = BTreeMap::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
