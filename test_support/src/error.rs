@@ -47,6 +47,17 @@ pub enum PlatformError {
         /// What it printed on stderr.
         stderr: String,
     },
+    /// The packaged buildpack named by `RELEASE_PHASE_BUILDPACK_DIR` is incomplete.
+    #[error(
+        "{} is not a packaged buildpack: it has no {missing}. Run `cargo libcnb package --release` and point RELEASE_PHASE_BUILDPACK_DIR at packaged/<target>/release/heroku_release-phase, or unset it",
+        dir.display()
+    )]
+    NotPackaged {
+        /// The folder the variable names.
+        dir: PathBuf,
+        /// The part that is missing.
+        missing: String,
+    },
     /// An exec.d program wrote something other than TOML string values to fd 3.
     #[error("exec.d program {} wrote invalid TOML to fd 3: {message}", program.display())]
     ExecDBadOutput {

@@ -53,7 +53,8 @@ pub(crate) fn print_plan(plan: &ReleasePlan) {
         print::sub_bullet(format!(
             "{}. {kind}: {} (from {}{timeout})",
             number + 1,
-            style::command(command.command_line()),
+            // One style: `style::command` nests its colour inside `style::value`'s.
+            style::value(command.command_line()),
             command.source
         ));
     }

@@ -45,13 +45,11 @@ pub(crate) fn write(
     plan.write_to(&plan_path)
         .map_err(ReleasePhaseError::CannotWritePlan)?;
 
-    let programs = context
-        .buildpack_dir
-        .join(".libcnb-cargo")
-        .join("additional-bin");
+    // libcnb has already read CNB_BUILDPACK_DIR (the macro's path) to make `context`.
+    let program_file = libcnb::additional_buildpack_binary_path!("exec-release-commands");
     let bin_dir = layer_dir.join("bin");
     let runner = bin_dir.join(RUNNER);
-    install(&programs.join(RUNNER), &runner)?;
+    install(&program_file, &runner)?;
     for (name, target) in LINKS {
         let link = bin_dir.join(name);
         std::os::unix::fs::symlink(target, &link).map_err(|source| {

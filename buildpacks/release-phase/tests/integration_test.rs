@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use libcnb_test::{BuildConfig, BuildpackReference, ContainerConfig, TestRunner, assert_contains};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 const BUILDER: &str = "heroku/builder:24";
@@ -125,4 +127,77 @@ fn bad_configuration_fails_the_build() {
             );
         },
     );
+}
+
+#[test]
+#[ignore = "integration test"]
+fn static_artifacts_built_at_release_are_served_by_web() {
+    // A file:// store shared by the `release` and `web` containers, as S3 would be.
+    let store = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let settings = [
+        ("STATIC_ARTIFACTS_URL", "file:///workspace/store"),
+        ("RELEASE_ID", "itest-1"),
+    ];
+    TestRunner::default().build(
+        BuildConfig::new(BUILDER, fixture("static_artifacts_web"))
+            .buildpacks([BuildpackReference::CurrentCrate, helper_buildpack()]),
+        |context| {
+            context.start_container(
+                ContainerConfig::new()
+                    .entrypoint("release")
+                    .envs(settings)
+                    .bind_mount(store.path(), "/workspace/store"),
+                |container| {
+                    let logs = container.logs_wait();
+                    assert_contains!(logs.stderr, "[1/2] release-build from project.toml");
+                    assert_contains!(logs.stderr, "Release phase completed");
+                },
+            );
+            let port = 8080;
+            context.start_container(
+                ContainerConfig::new()
+                    .entrypoint("web")
+                    .envs(settings)
+                    .env("PORT", port.to_string())
+                    .expose_port(port)
+                    .bind_mount(store.path(), "/workspace/store"),
+                |container| {
+                    let address = container.address_for_port(port);
+                    let index = http_get(address, "/index.html");
+                    assert_contains!(index, "<h1>release itest-1</h1>");
+                    assert_contains!(http_get(address, "/assets/site.css"), "body{}");
+                    assert_eq!(http_get(address, "/loaded-release").trim(), "itest-1");
+                    let logs = container.logs_now();
+                    assert_contains!(logs.stderr, "itest-1");
+                },
+            );
+        },
+    );
+}
+
+/// The body of a `GET path` to the server at `address`, which may take a few seconds to start.
+fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let attempt = std::net::TcpStream::connect(address).and_then(|mut stream| {
+            write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response)?;
+            Ok(response)
+        });
+        match attempt {
+            Ok(response) if response.starts_with("HTTP/1.0 200") => {
+                return response
+                    .split_once("\r\n\r\n")
+                    .map(|(_, body)| body.to_string())
+                    .unwrap_or_default();
+            }
+            Ok(response) if !response.is_empty() => panic!("GET {path}: {response}"),
+            _ if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            other => panic!("GET {path} got no answer within 30 s: {other:?}"),
+        }
+    }
 }

@@ -8,7 +8,9 @@ use indoc::indoc;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use test_support::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
+use test_support::release_phase::{
+    buildpack_source_dir, copy_app, program_file_under_test, release_phase_group,
+};
 use test_support::{Built, Platform};
 
 const BUILDPACK_ID: &str = "heroku/release-phase";
@@ -201,6 +203,24 @@ fn release_commands_run_in_order_through_the_release_process() {
         run.stderr
     );
     assert_eq!(lines.len(), 6, "{}", run.stderr);
+}
+
+#[test]
+fn each_value_in_the_build_log_has_one_style() {
+    let (_app, built) = build_fixture("release_and_release_build");
+    assert!(built.success(), "{:?}", built.builds);
+    let raw = &our_build(&built).stderr;
+    assert!(raw.contains('\x1b'), "the build log is coloured: {raw:?}");
+    // A colour code right after another (other than a reset) styles the same text twice.
+    let codes: Vec<&str> = raw.split('\x1b').skip(1).collect();
+    for pair in codes.windows(2) {
+        let (first, second) = (pair[0], pair[1]);
+        let first_is_bare_code = first.find('m').is_some_and(|end| end + 1 == first.len());
+        assert!(
+            !first_is_bare_code || first == "[0m",
+            "two styles in a row: ESC{first}ESC{second} in {raw:?}"
+        );
+    }
 }
 
 #[test]
@@ -473,7 +493,7 @@ fn commands_get_the_process_environment_and_run_in_the_app_folder() {
 fn the_plan_can_be_printed_without_running_anything() {
     let (app, built) = build_fixture("commands_from_buildpack");
     let plan_file = layer_dir(&built).join("release-plan.toml");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_exec-release-commands"))
+    let output = std::process::Command::new(layer_dir(&built).join("bin/exec-release-commands"))
         .arg("--plan")
         .arg(&plan_file)
         .current_dir(app.path())
@@ -493,7 +513,9 @@ fn the_plan_can_be_printed_without_running_anything() {
 
 #[test]
 fn a_missing_plan_file_is_a_clear_error() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_exec-release-commands"))
+    let runner = program_file_under_test(Path::new(env!("CARGO_BIN_EXE_exec-release-commands")))
+        .expect("the program file exists");
+    let output = std::process::Command::new(runner)
         .arg("/no/such/release-plan.toml")
         .output()
         .unwrap();
@@ -839,4 +861,77 @@ fn assert_no_upload_left(server: &test_support::s3_server::S3Server, prefix: &st
         .filter(|name| name.contains("upload"))
         .collect();
     assert_eq!(uploads, Vec::<String>::new(), "no multipart upload is left");
+}
+
+/// What `cargo libcnb package --release` made (CI sets `RELEASE_PHASE_BUILDPACK_DIR` to it):
+/// only what the layer needs, as static binaries that run on any base image.
+#[test]
+fn the_packaged_buildpack_holds_only_what_the_layer_needs() {
+    let Some(dir) = test_support::release_phase::packaged_buildpack().unwrap() else {
+        eprintln!("RELEASE_PHASE_BUILDPACK_DIR is not set: nothing packaged to check");
+        return;
+    };
+    let mut files = Vec::new();
+    let mut pending = vec![dir.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.is_symlink() {
+                pending.push(path);
+            } else {
+                files.push(path.strip_prefix(&dir).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            ".libcnb-cargo/additional-bin/exec-release-commands",
+            "bin/build",
+            "bin/detect",
+            "buildpack.toml",
+            "package.toml",
+        ]
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("bin/detect")).unwrap(),
+        Path::new("build")
+    );
+    let descriptor = std::fs::read_to_string(dir.join("buildpack.toml")).unwrap();
+    let source = std::fs::read_to_string(buildpack_source_dir().join("buildpack.toml")).unwrap();
+    assert_eq!(
+        descriptor, source,
+        "the packaged buildpack.toml is this one"
+    );
+    for program in [
+        "bin/build",
+        ".libcnb-cargo/additional-bin/exec-release-commands",
+    ] {
+        let bytes = std::fs::read(dir.join(program)).unwrap();
+        assert!(
+            is_static_elf(&bytes),
+            "{program} is a static executable (no program interpreter), so it runs on any base image"
+        );
+    }
+}
+
+/// Whether `elf` is a 64-bit little-endian ELF executable without a `PT_INTERP` program header
+/// (that is, statically linked).
+fn is_static_elf(elf: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    let number = |at: usize, len: usize| -> usize {
+        elf[at..at + len]
+            .iter()
+            .rev()
+            .fold(0, |value, byte| (value << 8) | usize::from(*byte))
+    };
+    if elf.len() < 64 || &elf[..6] != b"\x7fELF\x02\x01" {
+        return false;
+    }
+    let (offset, size, count) = (number(0x20, 8), number(0x36, 2), number(0x38, 2));
+    (0..count).all(|index| {
+        let header = offset + index * size;
+        u32::try_from(number(header, 4)).is_ok_and(|kind| kind != PT_INTERP)
+    })
 }

@@ -7,9 +7,28 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const UPLOAD: &str = env!("CARGO_BIN_EXE_upload-release-artifacts");
-const DOWNLOAD: &str = env!("CARGO_BIN_EXE_download-release-artifacts");
-const MANAGE: &str = env!("CARGO_BIN_EXE_release-artifacts");
+/// The programs under test: links named as on the launch layer, to the packaged program file
+/// when `RELEASE_PHASE_BUILDPACK_DIR` is set, else to this test build's.
+static PROGRAMS: std::sync::LazyLock<test_support::release_phase::ProgramLinks> =
+    std::sync::LazyLock::new(|| {
+        test_support::release_phase::programs_under_test(
+            Path::new(env!("CARGO_BIN_EXE_exec-release-commands")),
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("programs_test-programs"),
+        )
+        .expect("the programs can be linked")
+    });
+
+fn upload() -> &'static str {
+    &PROGRAMS.upload
+}
+
+fn download() -> &'static str {
+    &PROGRAMS.download
+}
+
+fn manage() -> &'static str {
+    &PROGRAMS.manage
+}
 const SECRET: &str = "RecognizableSecret/abcdefghijklmnop0123456789";
 const TOKEN: &str = "RecognizableSessionToken0123456789";
 
@@ -48,10 +67,10 @@ fn app_with_artifacts() -> tempfile::TempDir {
 #[test]
 fn every_program_explains_itself() {
     for (program, words) in [
-        (UPLOAD, "Exit status: 0 stored"),
-        (DOWNLOAD, "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
-        (MANAGE, "promote"),
-        (env!("CARGO_BIN_EXE_exec-release-commands"), "--plan"),
+        (upload(), "Exit status: 0 stored"),
+        (download(), "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
+        (manage(), "promote"),
+        (PROGRAMS.runner.as_str(), "--plan"),
     ] {
         let output = run(program, &["--help"], Path::new("/"), &[]);
         assert!(output.status.success(), "{program}");
@@ -66,7 +85,7 @@ fn upload_then_download_by_hand() {
     let url = format!("file://{}", store.path().display());
     let env = [("STATIC_ARTIFACTS_URL", url.as_str()), ("RELEASE_ID", "v9")];
     let app = app_with_artifacts();
-    let output = run(UPLOAD, &[], app.path(), &env);
+    let output = run(upload(), &[], app.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("[upload-release-artifacts] Uploaded release v9: "),
@@ -76,7 +95,7 @@ fn upload_then_download_by_hand() {
 
     // Without file descriptor 3 (not an exec.d run), it loads and says so on stderr.
     let web = tempfile::tempdir().unwrap();
-    let output = run(DOWNLOAD, &["public"], web.path(), &env);
+    let output = run(download(), &["public"], web.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         std::fs::read_to_string(web.path().join("public/css/site.css")).unwrap(),
@@ -88,7 +107,7 @@ fn upload_then_download_by_hand() {
         stderr(&output)
     );
 
-    let output = run(MANAGE, &["list"], web.path(), &env);
+    let output = run(manage(), &["list"], web.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     let listing = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -96,7 +115,7 @@ fn upload_then_download_by_hand() {
         "{listing}"
     );
 
-    let output = run(MANAGE, &["verify"], web.path(), &env);
+    let output = run(manage(), &["verify"], web.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("Release v9 verified: "),
@@ -106,7 +125,7 @@ fn upload_then_download_by_hand() {
 
     let other = tempfile::tempdir().unwrap();
     let to = format!("file://{}", other.path().display());
-    let output = run(MANAGE, &["promote", "--to", &to], web.path(), &env);
+    let output = run(manage(), &["promote", "--to", &to], web.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(other.path().join("release-v9.json").is_file());
 }
@@ -119,17 +138,17 @@ fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
     let app = app_with_artifacts();
     let cases: &[Case] = &[
         (
-            UPLOAD,
+            upload(),
             &[("STATIC_ARTIFACTS_URL", "file:///tmp/x")],
             "Upload failed: RELEASE_ID is not set. Set RELEASE_ID to this release's id",
         ),
         (
-            UPLOAD,
+            upload(),
             &[("RELEASE_ID", "v1")],
             "Upload failed: STATIC_ARTIFACTS_URL is not set. Set it to file:///absolute/folder, s3://bucket[/prefix]",
         ),
         (
-            DOWNLOAD,
+            download(),
             &[
                 ("RELEASE_ID", "v1"),
                 ("STATIC_ARTIFACTS_URL", "https://example.com/x"),
@@ -137,7 +156,7 @@ fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
             "Loading static artifacts failed: STATIC_ARTIFACTS_URL is invalid: the scheme `https://` is not supported.",
         ),
         (
-            DOWNLOAD,
+            download(),
             &[
                 ("RELEASE_ID", "../v1"),
                 ("STATIC_ARTIFACTS_URL", "file:///tmp/x"),
@@ -145,7 +164,7 @@ fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
             "The release id from RELEASE_ID is invalid: \"../v1\" is not a valid release id",
         ),
         (
-            UPLOAD,
+            upload(),
             &[
                 ("RELEASE_ID", "v1"),
                 ("STATIC_ARTIFACTS_URL", "s3://bucket"),
@@ -154,7 +173,7 @@ fn missing_and_bad_settings_exit_with_3_and_say_what_to_set() {
             "STATIC_ARTIFACTS_SECRET_ACCESS_KEY is invalid: it is set but STATIC_ARTIFACTS_ACCESS_KEY_ID is not.",
         ),
         (
-            UPLOAD,
+            upload(),
             &[
                 ("RELEASE_ID", "v1"),
                 ("STATIC_ARTIFACTS_URL", "s3://bucket"),
@@ -189,7 +208,7 @@ fn a_release_without_artifacts_and_no_fallback_exits_with_4() {
         ("RELEASE_ID", "v1"),
         ("STATIC_ARTIFACTS_FALLBACK", "none"),
     ];
-    let output = run(DOWNLOAD, &[], app.path(), &env);
+    let output = run(download(), &[], app.path(), &env);
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("Release v1 has no static artifacts in "),
@@ -214,7 +233,7 @@ fn a_black_holed_store_gives_up_within_the_load_timeout_and_changes_nothing() {
         ("STATIC_ARTIFACTS_LOAD_TIMEOUT", "2"),
     ];
     let started = Instant::now();
-    let output = run(DOWNLOAD, &[], app.path(), &env);
+    let output = run(download(), &[], app.path(), &env);
     let took = started.elapsed();
     assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
     assert!(took < Duration::from_secs(6), "gave up after {took:?}");
@@ -253,7 +272,7 @@ fn without_static_keys_the_standard_aws_credential_chain_is_used() {
         ),
         ("RELEASE_ID", "v1"),
     ];
-    let output = run(UPLOAD, &[], app.path(), &env);
+    let output = run(upload(), &[], app.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
     let wrong = [
         ("STATIC_ARTIFACTS_URL", url.as_str()),
@@ -262,7 +281,7 @@ fn without_static_keys_the_standard_aws_credential_chain_is_used() {
         ("AWS_SECRET_ACCESS_KEY", SECRET),
         ("RELEASE_ID", "v2"),
     ];
-    let output = run(UPLOAD, &[], app.path(), &wrong);
+    let output = run(upload(), &[], app.path(), &wrong);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("Check the secret key of the standard AWS credential chain (AWS_SECRET_ACCESS_KEY, a profile or a role), or set STATIC_ARTIFACTS_SECRET_ACCESS_KEY."),
@@ -287,7 +306,7 @@ fn sigterm_during_an_upload_aborts_the_multipart_upload_and_exits_143() {
     proxy.set_latency(Duration::from_secs(1));
     let endpoint = proxy.endpoint();
     let tmp_path = tmp.path().display().to_string();
-    let child = Command::new(UPLOAD)
+    let child = Command::new(upload())
         .current_dir(app.path())
         .env_clear()
         .envs([
@@ -365,7 +384,7 @@ fn a_write_that_fails_during_extraction_fails_cleanly_and_keeps_the_old_content(
         vec![7u8; 3 << 20],
     )
     .unwrap();
-    let output = run(UPLOAD, &[], app.path(), &env);
+    let output = run(upload(), &[], app.path(), &env);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let web = tempfile::tempdir().unwrap();
@@ -373,7 +392,7 @@ fn a_write_that_fails_during_extraction_fails_cleanly_and_keeps_the_old_content(
     std::fs::write(web.path().join("static-artifacts/old.html"), "old").unwrap();
     // Files over 1 MiB cannot be written (RLIMIT_FSIZE, with SIGXFSZ ignored so that the write
     // fails with EFBIG instead of killing the program): the 3 MiB file fails mid-way.
-    let limited = format!("ulimit -f 1024; trap '' XFSZ; exec {DOWNLOAD}");
+    let limited = format!("ulimit -f 1024; trap '' XFSZ; exec {}", download());
     let output = run("bash", &["-c", &limited], web.path(), &env);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(

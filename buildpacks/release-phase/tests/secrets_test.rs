@@ -11,9 +11,28 @@ use std::time::Duration;
 use test_support::fault_proxy::{Break, ErrorReply, FaultProxy};
 use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
-const UPLOAD: &str = env!("CARGO_BIN_EXE_upload-release-artifacts");
-const DOWNLOAD: &str = env!("CARGO_BIN_EXE_download-release-artifacts");
-const MANAGE: &str = env!("CARGO_BIN_EXE_release-artifacts");
+/// The programs under test: links named as on the launch layer, to the packaged program file
+/// when `RELEASE_PHASE_BUILDPACK_DIR` is set, else to this test build's.
+static PROGRAMS: std::sync::LazyLock<test_support::release_phase::ProgramLinks> =
+    std::sync::LazyLock::new(|| {
+        test_support::release_phase::programs_under_test(
+            Path::new(env!("CARGO_BIN_EXE_exec-release-commands")),
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("secrets_test-programs"),
+        )
+        .expect("the programs can be linked")
+    });
+
+fn upload() -> &'static str {
+    &PROGRAMS.upload
+}
+
+fn download() -> &'static str {
+    &PROGRAMS.download
+}
+
+fn manage() -> &'static str {
+    &PROGRAMS.manage
+}
 const TOKEN: &str = "SessionTokenRecognizable/0123456789+abcdefXYZ==";
 const WRONG_SECRET: &str = "WrongSecretRecognizable/abcdef0123456789+XYZ";
 
@@ -117,10 +136,10 @@ fn no_failure_path_prints_or_stores_a_secret() {
     };
 
     // Success first: the store then holds an archive, a manifest and latest.json to inspect.
-    assert_eq!(run.program(UPLOAD, &[], SECRET_ACCESS_KEY, &[]), 0);
+    assert_eq!(run.program(upload(), &[], SECRET_ACCESS_KEY, &[]), 0);
     assert_eq!(
         run.program(
-            MANAGE,
+            manage(),
             &["promote", "--to", "s3://artifacts/promoted"],
             SECRET_ACCESS_KEY,
             &[]
@@ -128,11 +147,14 @@ fn no_failure_path_prints_or_stores_a_secret() {
         0
     );
     assert_eq!(
-        run.program(DOWNLOAD, &["loaded"], SECRET_ACCESS_KEY, &[]),
+        run.program(download(), &["loaded"], SECRET_ACCESS_KEY, &[]),
         0
     );
-    assert_eq!(run.program(MANAGE, &["list"], SECRET_ACCESS_KEY, &[]), 0);
-    assert_eq!(run.program(MANAGE, &["verify"], SECRET_ACCESS_KEY, &[]), 0);
+    assert_eq!(run.program(manage(), &["list"], SECRET_ACCESS_KEY, &[]), 0);
+    assert_eq!(
+        run.program(manage(), &["verify"], SECRET_ACCESS_KEY, &[]),
+        0
+    );
 
     // Each fault, with every program.
     let faults: Vec<(&str, Fault)> = vec![
@@ -158,12 +180,12 @@ fn no_failure_path_prints_or_stores_a_secret() {
         ),
     ];
     let programs: [(&str, &[&str]); 6] = [
-        (UPLOAD, &[]),
-        (DOWNLOAD, &["loaded"]),
-        (MANAGE, &["list"]),
-        (MANAGE, &["verify"]),
-        (MANAGE, &["prune", "--keep", "1"]),
-        (MANAGE, &["promote", "--to", "s3://artifacts/elsewhere"]),
+        (upload(), &[]),
+        (download(), &["loaded"]),
+        (manage(), &["list"]),
+        (manage(), &["verify"]),
+        (manage(), &["prune", "--keep", "1"]),
+        (manage(), &["promote", "--to", "s3://artifacts/elsewhere"]),
     ];
     for (name, fault) in &faults {
         fault(&proxy);
@@ -177,7 +199,7 @@ fn no_failure_path_prints_or_stores_a_secret() {
     // A black hole: the loader gives up at its timeout.
     proxy.set_black_hole(true);
     assert_eq!(
-        run.program(DOWNLOAD, &["loaded"], SECRET_ACCESS_KEY, &[]),
+        run.program(download(), &["loaded"], SECRET_ACCESS_KEY, &[]),
         124
     );
     proxy.heal().unwrap();

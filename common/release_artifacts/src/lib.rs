@@ -19,6 +19,7 @@ mod release_id;
 mod settings;
 mod store;
 mod store_url;
+mod swap;
 
 pub use archive::{PackSummary, UnpackError, UnpackSummary, pack, unpack};
 pub use hooks::ArtifactHooks;

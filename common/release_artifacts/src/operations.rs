@@ -6,6 +6,7 @@ use crate::manifest::{
 };
 use crate::progress::{mib, rate};
 use crate::store::{CHUNK_SIZE, Delivery, Pieces};
+use crate::swap::swap_into_place;
 use crate::{
     Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
     StoreError, UnpackError, UnpackSummary, manifest::BadDocument, pack, unpack,
@@ -654,40 +655,6 @@ fn extract_checked(
         error,
     })?;
     Ok(summary)
-}
-
-/// Puts `staging` at `dir` in one step: exchanges them when `dir` exists (the old content is
-/// then at `staging`), renames otherwise.
-fn swap_into_place(staging: &Path, dir: &Path) -> std::io::Result<()> {
-    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-    let exchange = || {
-        renameat2(
-            AT_FDCWD,
-            staging,
-            AT_FDCWD,
-            dir,
-            RenameFlags::RENAME_EXCHANGE,
-        )
-        .map_err(std::io::Error::from)
-    };
-    match std::fs::symlink_metadata(dir) {
-        Ok(_) => exchange(),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            // RENAME_NOREPLACE: when another load put a folder there meanwhile, exchange with
-            // it instead of failing.
-            match renameat2(
-                AT_FDCWD,
-                staging,
-                AT_FDCWD,
-                dir,
-                RenameFlags::RENAME_NOREPLACE,
-            ) {
-                Err(nix::errno::Errno::EEXIST) => exchange(),
-                other => other.map_err(std::io::Error::from),
-            }
-        }
-        Err(error) => Err(error),
-    }
 }
 
 /// Marks this release's artifacts as the latest published ones (`latest.json`), then, when

@@ -2,13 +2,9 @@
 //! file of the launch layer. Called by another program's name (through a link), it runs that
 //! program instead, so the layer holds one copy of the code instead of four.
 
-#[path = "../programs/download.rs"]
 mod download;
-#[path = "../programs/manage.rs"]
 mod manage;
-#[path = "../programs/runner.rs"]
 mod runner;
-#[path = "../programs/upload.rs"]
 mod upload;
 
 use std::path::Path;
