@@ -16,7 +16,8 @@
 //! the disk out of the comparison); `--s3-like` puts a proxy in front of the server that gives
 //! each request 20 ms of latency and each connection 90 MB/s each way, as S3 does (it serves
 //! more to parallel connections); `--mbps N` sets another rate per connection (a slow link shows
-//! that memory stays bounded); `--no-musl` skips the packaged programs;
+//! that memory stays bounded); `--no-musl` skips the packaged programs, `--no-naive` the naive
+//! way (for tuning);
 //! `cargo test -p release-phase --bench transfer` runs a short 16 MiB round.
 
 // A benchmark program: it may stop with a clear message when its own setup fails.
@@ -37,6 +38,10 @@ use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|arg| arg == "--measure") {
+        launch_measured(&args[position + 1..]);
+        return;
+    }
     if let Some(position) = args.iter().position(|arg| arg == "--child") {
         // As the programs do.
         release_artifacts::allocator::limit_fragmentation();
@@ -54,7 +59,10 @@ fn main() {
     let network = (args.iter().any(|arg| arg == "--s3-like") || number("--mbps").is_some())
         .then(|| number("--mbps").unwrap_or(90));
     let rounds = number("--rounds").unwrap_or(if size_mib >= 64 { 5 } else { 1 });
-    let mut sides = vec![Side::Glibc, Side::Naive];
+    let mut sides = vec![Side::Glibc];
+    if !args.iter().any(|arg| arg == "--no-naive") {
+        sides.push(Side::Naive);
+    }
     if !args.iter().any(|arg| arg == "--no-musl") {
         sides.insert(1, Side::Musl);
     }
@@ -194,24 +202,59 @@ struct Run {
     peak_mib: f64,
 }
 
-/// Runs `command` to its end and measures it: wall time, and from the kernel's accounting of
-/// that one process (`wait4`), its CPU time and peak resident memory.
-fn measure(mut command: Command, what: &str) -> Run {
+/// Runs `command` to its end through a small launcher process (this binary with `--measure`)
+/// and returns what the launcher measured.
+///
+/// The launcher is there for the memory figure: Linux starts a process's peak resident memory
+/// (`ru_maxrss`) at the size of the process it was forked from, and this parent holds the tree's
+/// generator and the S3 server (tens of MiB). Forked from the small launcher instead, the
+/// measured process's figure is its own.
+fn measure(command: &Command, what: &str) -> Run {
+    let mut launcher = Command::new(std::env::current_exe().unwrap());
+    launcher
+        .arg("--measure")
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear();
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            launcher.env(name, value);
+        }
+    }
+    let output = launcher.stdin(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> f64 {
+        stdout
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("{what}: the launcher reports no {name}: {stdout}"))
+    };
+    assert!(
+        output.status.success() && field("exit") == 0.0,
+        "{what} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Run {
+        seconds: field("seconds"),
+        cpu_seconds: field("cpu_seconds"),
+        // ru_maxrss is in KiB on Linux.
+        peak_mib: field("maxrss_kib") / 1024.0,
+    }
+}
+
+/// The launcher (`--measure PROGRAM ARGS...`): runs the program with this environment, its
+/// stdout discarded and its stderr passed on, waits for it with `wait4`, and prints
+/// `exit=N seconds=S cpu_seconds=S maxrss_kib=N`.
+fn launch_measured(args: &[String]) {
     let started = Instant::now();
-    let child = command
+    let child = Command::new(&args[0])
+        .args(&args[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = i32::try_from(child.id()).unwrap();
-    // Read stderr on a thread, so that a chatty child cannot block on a full pipe.
-    let mut stderr = child.stderr.unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
-        text
-    });
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value of that plain C struct.
     #[allow(unsafe_code)]
@@ -227,18 +270,17 @@ fn measure(mut command: Command, what: &str) -> Run {
         "wait4 failed: {}",
         std::io::Error::last_os_error()
     );
-    let stderr = reader.join().unwrap();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{what} failed (wait status {status}):\n{stderr}"
-    );
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
     let cpu = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
-    Run {
-        seconds,
-        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
-        // ru_maxrss is in KiB on Linux.
-        peak_mib: usage.ru_maxrss as f64 / 1024.0,
-    }
+    println!(
+        "exit={exit} seconds={seconds} cpu_seconds={} maxrss_kib={}",
+        cpu(usage.ru_utime) + cpu(usage.ru_stime),
+        usage.ru_maxrss
+    );
 }
 
 /// One upload or download by `side`: `dir` is the tree to upload or the folder to load into.
@@ -280,7 +322,7 @@ fn transfer(
     };
     let mut command = command;
     command.env("TMPDIR", dir.parent().unwrap());
-    measure(command, &what)
+    measure(&command, &what)
 }
 
 /// The settings the programs read, for the benchmark's store.
@@ -356,6 +398,9 @@ fn parent(size_mib: u64, network: Option<u64>, rounds: u64, sides: &[Side]) {
             })
             .collect();
         eprintln!("{} {direction}: {}", side.name(), times.join(", "));
+    }
+    if !sides.contains(&Side::Naive) {
+        return;
     }
     let summary = |side: Side, direction: &str| -> Run {
         let list = &runs[&(side, direction)];

@@ -28,7 +28,6 @@ struct Args {
 }
 
 pub(crate) fn main() -> ExitCode {
-    release_artifacts::allocator::limit_fragmentation();
     let args = Args::parse();
     ExitCode::from(release_artifacts::programs::download_main(&args.dir))
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any other thread starts (glibc only; musl's allocator needs no tuning).
+    release_artifacts::allocator::limit_fragmentation();
     let invoked_as = std::env::args_os().next();
     let name = invoked_as
         .as_deref()

@@ -47,7 +47,6 @@ enum Command {
 }
 
 pub(crate) fn main() -> ExitCode {
-    release_artifacts::allocator::limit_fragmentation();
     let code = match Args::parse().command {
         Command::List => programs::list_main(),
         Command::Prune { keep } => {

@@ -34,7 +34,6 @@ struct Args {
 }
 
 pub(crate) fn main() -> ExitCode {
-    release_artifacts::allocator::limit_fragmentation();
     let args = Args::parse();
     let stderr = &mut std::io::stderr().lock();
     let plan = match ReleasePlan::read_from(&args.plan_file) {
