@@ -82,15 +82,15 @@ pub fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, Plat
         "The image's process types: {}",
         processes.keys().cloned().collect::<Vec<_>>().join(", ")
     ));
-    let mut launches = Vec::new();
+    let mut runs = Vec::new();
     for process in ["release", "web"] {
         if !processes.contains_key(process) {
             say(&format!("No `{process}` process in this image: skipped."));
             continue;
         }
-        let launched = launch(&built, process, env)?;
-        let code = launched.code;
-        launches.push(launched);
+        let run = launch(&built, process, env)?;
+        let code = run.code;
+        runs.push(run);
         if code != 0 {
             break;
         }
@@ -99,11 +99,11 @@ pub fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, Plat
         &app_copy,
         own_store.then_some(store_dir.as_path()),
         env,
-        &launches,
+        &runs,
     );
-    Ok(launches
+    Ok(runs
         .iter()
-        .map(|launched| launched.code)
+        .map(|run| run.code)
         .find(|code| *code != 0)
         .unwrap_or(0))
 }
