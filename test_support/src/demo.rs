@@ -1,9 +1,7 @@
 //! The quick start: package the buildpack, build an app, then run its `release` and `web`
 //! processes, printing what each phase did and, at the end, what happened and where to look.
 
-use crate::release_phase::{
-    buildpack_source_dir, copy_dir, packaged_buildpack, release_phase_group, workspace_root,
-};
+use crate::release_phase::{buildpack_source_dir, copy_dir, release_phase_group, workspace_root};
 use crate::{Built, PlatformError};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -48,11 +46,12 @@ pub fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, Plat
     let env = vars.as_slice();
 
     let platform = release_phase_group(&work_dir, bin_dir)?;
-    let buildpack = packaged_buildpack()?.unwrap_or_else(|| work_dir.join("heroku_release-phase"));
-    say(&format!(
-        "Buildpack heroku/release-phase: {}",
-        buildpack.display()
-    ));
+    if let Some(ours) = platform.buildpacks().first() {
+        say(&format!(
+            "Buildpack heroku/release-phase: {}",
+            ours.display()
+        ));
+    }
     // The app is copied to a folder that outlives this run, so that what `web` loaded can be
     // looked at afterwards.
     let app_copy = work_dir.join("app");
@@ -169,7 +168,7 @@ fn summarize(app: &Path, store_dir: Option<&Path>, env: &[(&str, &str)], launche
         .map_or("", |(_, value)| value);
     match store_dir {
         Some(dir) => {
-            let objects = files_under(dir);
+            let objects = crate::files_under(dir);
             lines.push(format!(
                 "- The store {url} holds {} object(s): {}",
                 objects.len(),
@@ -182,7 +181,7 @@ fn summarize(app: &Path, store_dir: Option<&Path>, env: &[(&str, &str)], launche
     if loaded.is_dir() {
         lines.push(format!(
             "- `web` loaded {} file(s) into {}",
-            files_under(&loaded).len(),
+            crate::files_under(&loaded).len(),
             loaded.display()
         ));
     }
@@ -191,27 +190,6 @@ fn summarize(app: &Path, store_dir: Option<&Path>, env: &[(&str, &str)], launche
         app.display()
     ));
     say(&lines.join("\n"));
-}
-
-/// The files under `dir`, as paths relative to it, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(dir) {
-                files.push(relative.display().to_string());
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 fn remove_if_present(dir: &Path) -> Result<(), PlatformError> {

@@ -52,6 +52,12 @@ impl Platform {
         }
     }
 
+    /// The group's buildpack folders, in order.
+    #[must_use]
+    pub fn buildpacks(&self) -> &[PathBuf] {
+        &self.buildpacks
+    }
+
     /// Runs detect, then build, on `app_dir` (which build may change, as in a real build).
     ///
     /// # Errors
@@ -124,6 +130,29 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, PlatformE
 /// The folder name of a buildpack's layers: its id with `/` replaced by `_`.
 fn escaped_id(id: &str) -> String {
     id.replace('/', "_")
+}
+
+/// The files under `dir` (links included, not followed), as paths relative to it, sorted;
+/// folders that cannot be read are left out.
+#[must_use]
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                files.push(relative.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// Waits up to `timeout` for the process `pid` to end (to be gone or a zombie); returns whether

@@ -8,10 +8,10 @@ use indoc::indoc;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use test_support::release_phase::{
-    buildpack_source_dir, copy_app, program_file_under_test, release_phase_group,
-};
+use test_support::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
 use test_support::{Built, Platform};
+
+mod support;
 
 const BUILDPACK_ID: &str = "heroku/release-phase";
 
@@ -513,9 +513,7 @@ fn the_plan_can_be_printed_without_running_anything() {
 
 #[test]
 fn a_missing_plan_file_is_a_clear_error() {
-    let runner = program_file_under_test(Path::new(env!("CARGO_BIN_EXE_exec-release-commands")))
-        .expect("the program file exists");
-    let output = std::process::Command::new(runner)
+    let output = std::process::Command::new(support::runner())
         .arg("/no/such/release-plan.toml")
         .output()
         .unwrap();
@@ -871,21 +869,8 @@ fn the_packaged_buildpack_holds_only_what_the_layer_needs() {
         eprintln!("RELEASE_PHASE_BUILDPACK_DIR is not set: nothing packaged to check");
         return;
     };
-    let mut files = Vec::new();
-    let mut pending = vec![dir.clone()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() && !path.is_symlink() {
-                pending.push(path);
-            } else {
-                files.push(path.strip_prefix(&dir).unwrap().display().to_string());
-            }
-        }
-    }
-    files.sort();
     assert_eq!(
-        files,
+        test_support::files_under(&dir),
         [
             ".libcnb-cargo/additional-bin/exec-release-commands",
             "bin/build",

@@ -3,32 +3,13 @@
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::{download, manage, runner, upload};
 
-/// The programs under test: links named as on the launch layer, to the packaged program file
-/// when `RELEASE_PHASE_BUILDPACK_DIR` is set, else to this test build's.
-static PROGRAMS: std::sync::LazyLock<test_support::release_phase::ProgramLinks> =
-    std::sync::LazyLock::new(|| {
-        test_support::release_phase::programs_under_test(
-            Path::new(env!("CARGO_BIN_EXE_exec-release-commands")),
-            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("programs_test-programs"),
-        )
-        .expect("the programs can be linked")
-    });
-
-fn upload() -> &'static str {
-    &PROGRAMS.upload
-}
-
-fn download() -> &'static str {
-    &PROGRAMS.download
-}
-
-fn manage() -> &'static str {
-    &PROGRAMS.manage
-}
 const SECRET: &str = "RecognizableSecret/abcdefghijklmnop0123456789";
 const TOKEN: &str = "RecognizableSessionToken0123456789";
 
@@ -70,7 +51,7 @@ fn every_program_explains_itself() {
         (upload(), "Exit status: 0 stored"),
         (download(), "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
         (manage(), "promote"),
-        (PROGRAMS.runner.as_str(), "--plan"),
+        (runner(), "--plan"),
     ] {
         let output = run(program, &["--help"], Path::new("/"), &[]);
         assert!(output.status.success(), "{program}");

@@ -5,34 +5,15 @@
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use support::{download, manage, upload};
 use test_support::fault_proxy::{Break, ErrorReply, FaultProxy};
 use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
-/// The programs under test: links named as on the launch layer, to the packaged program file
-/// when `RELEASE_PHASE_BUILDPACK_DIR` is set, else to this test build's.
-static PROGRAMS: std::sync::LazyLock<test_support::release_phase::ProgramLinks> =
-    std::sync::LazyLock::new(|| {
-        test_support::release_phase::programs_under_test(
-            Path::new(env!("CARGO_BIN_EXE_exec-release-commands")),
-            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("secrets_test-programs"),
-        )
-        .expect("the programs can be linked")
-    });
-
-fn upload() -> &'static str {
-    &PROGRAMS.upload
-}
-
-fn download() -> &'static str {
-    &PROGRAMS.download
-}
-
-fn manage() -> &'static str {
-    &PROGRAMS.manage
-}
 const TOKEN: &str = "SessionTokenRecognizable/0123456789+abcdefXYZ==";
 const WRONG_SECRET: &str = "WrongSecretRecognizable/abcdef0123456789+XYZ";
 
