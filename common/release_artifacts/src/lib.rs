@@ -21,7 +21,9 @@ mod store;
 mod store_url;
 mod swap;
 
-pub use archive::{PackSummary, UnpackError, UnpackSummary, pack, unpack};
+pub use archive::{
+    PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack,
+};
 pub use hooks::ArtifactHooks;
 pub use manifest::{Latest, Manifest};
 pub use operations::{

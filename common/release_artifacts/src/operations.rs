@@ -9,7 +9,8 @@ use crate::store::{CHUNK_SIZE, Delivery, Pieces};
 use crate::swap::swap_into_place;
 use crate::{
     Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
-    StoreError, UnpackError, UnpackSummary, manifest::BadDocument, pack, unpack,
+    PackError, StoreError, UnpackError, UnpackSummary, check_folder, manifest::BadDocument, pack,
+    unpack,
 };
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -225,6 +226,18 @@ pub async fn upload_release_until(
             dir: dir.to_path_buf(),
         });
     }
+    // Every entry must be one that loads accept, before anything is stored.
+    let check_dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || check_folder(&check_dir))
+        .await
+        .map_err(|error| ArtifactError::CannotPack {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        })?
+        .map_err(|error| ArtifactError::CannotPack {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        })?;
     let started = Instant::now();
     let compression = settings.compression;
     let key = archive_key(&id, compression);
@@ -322,8 +335,8 @@ async fn stream_archive(
         let budget = ChunkBudget::new(crate::store::UPLOAD_CHUNKS);
         let writer = ChunkWriter::new(sender, crate::CHUNK_SIZE, budget);
         let (summary, writer) = pack(&pack_dir, compression, writer)?;
-        let (sha256, size) = writer.finish()?;
-        Ok::<_, std::io::Error>((summary, sha256, size))
+        let (sha256, size) = writer.finish().map_err(PackError::Output)?;
+        Ok::<_, PackError>((summary, sha256, size))
     });
     let cancel = Arc::new(tokio::sync::Notify::new());
     let (chunks, complete) =
@@ -351,12 +364,20 @@ async fn stream_archive(
             message,
         })
     };
-    // A packing error explains a failed upload better than the upload's own error.
-    let packed = pack_result
-        .map_err(|error| cannot_pack(error.to_string()))?
-        .map_err(|error| cannot_pack(error.to_string()))?;
-    uploaded.map_err(|error| Streamed::Failed(error.into()))?;
-    Ok(packed)
+    match pack_result {
+        Err(error) => Err(cannot_pack(error.to_string())),
+        // The upload stopped taking the archive: its own error says why.
+        Ok(Err(PackError::Output(error))) => Err(match uploaded {
+            Err(upload) => Streamed::Failed(upload.into()),
+            Ok(()) => cannot_pack(error.to_string()),
+        }),
+        // A packing error explains a failed upload better than the upload's own error.
+        Ok(Err(error)) => Err(cannot_pack(error.to_string())),
+        Ok(Ok(packed)) => {
+            uploaded.map_err(|error| Streamed::Failed(error.into()))?;
+            Ok(packed)
+        }
+    }
 }
 
 /// Passes the packer's chunks on to the upload, counting them; the returned confirmation is
@@ -396,7 +417,7 @@ async fn digest_of(dir: &Path, compression: Compression) -> Result<String, Artif
     let result = tokio::task::spawn_blocking(move || {
         let mut hashing = crate::archive::HashingWriter::new(std::io::sink());
         pack(&pack_dir, compression, &mut hashing)?;
-        Ok::<_, std::io::Error>(hashing.finish())
+        Ok::<_, PackError>(hashing.finish())
     })
     .await;
     let cannot = |message: String| ArtifactError::CannotPack {
@@ -658,11 +679,14 @@ fn extract_checked(
 }
 
 /// Marks this release's artifacts as the latest published ones (`latest.json`), then, when
-/// `STATIC_ARTIFACTS_KEEP` is set, prunes older releases.
+/// `STATIC_ARTIFACTS_KEEP` is set, prunes older releases. `latest.json` is written only when
+/// the release's archive is there, and put back as it was when a prune running at the same time
+/// deleted the release meanwhile. Once `latest.json` names the release, a failed prune is a
+/// warning: the release is published.
 ///
 /// # Errors
 ///
-/// Returns an [`ArtifactError`] when the release has no manifest or the store fails.
+/// Returns an [`ArtifactError`] when the release has no manifest or archive, or the store fails.
 pub async fn publish_release(
     store: &Store,
     settings: &Settings,
@@ -675,10 +699,20 @@ pub async fn publish_release(
             store.describe()
         )));
     };
+    let gone = || {
+        ArtifactError::NoArtifacts(format!(
+            "Couldn't publish release {id}: its archive {} is not there (was it pruned meanwhile?); {LATEST_KEY} was left as it was. Run the release phase again to upload its artifacts.",
+            store.location_of(&manifest.archive_key)
+        ))
+    };
+    if store.size_of(&manifest.archive_key).await? != Some(manifest.size) {
+        return Err(gone());
+    }
+    let previous = store.get_small(LATEST_KEY).await?;
     if manifest.published_at_ms.is_none() {
         let published = Manifest {
             published_at_ms: Some(now_ms()),
-            ..manifest
+            ..manifest.clone()
         };
         store
             .put_small(&manifest_key(&id), published.to_json())
@@ -690,12 +724,27 @@ pub async fn publish_release(
         published_at: now(),
     };
     store.put_small(LATEST_KEY, latest.to_json()).await?;
+    // A prune that chose this release before it was published may have deleted it meanwhile.
+    let still_there = read_manifest(store, &id).await?.is_some()
+        && store.size_of(&manifest.archive_key).await? == Some(manifest.size);
+    if !still_there {
+        match previous {
+            Some(previous) => store.put_small(LATEST_KEY, previous).await?,
+            None => store.delete(LATEST_KEY).await?,
+        }
+        return Err(gone());
+    }
     log.line(&format!(
         "Published release {id}'s static artifacts as the latest ({}).",
         store.location_of(LATEST_KEY)
     ));
-    if let Some(keep) = settings.keep {
-        prune_releases(store, keep, &id, log).await?;
+    // The release is published: pruning is housekeeping, and its failure is only a warning.
+    if let Some(keep) = settings.keep
+        && let Err(error) = prune_releases(store, keep, &id, log).await
+    {
+        log.warning(&format!(
+            "Release {id} is published, but pruning older releases (STATIC_ARTIFACTS_KEEP={keep}) failed: {error} The next release phase prunes again; or run release-artifacts prune --keep {keep}."
+        ));
     }
     Ok(())
 }
@@ -709,13 +758,30 @@ pub struct ReleaseListing {
     pub latest: Option<ReleaseId>,
     /// Archives without a manifest (from earlier tools, or unfinished uploads).
     pub bare_archives: Vec<String>,
+    /// Objects that were left aside, each with the reason: not part of the layout, or not a
+    /// valid manifest or `latest.json`. Listing and pruning never touch them.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl ReleaseListing {
+    /// Logs a warning naming each skipped object.
+    pub fn warn_skipped(&self, store: &Store, log: &Log) {
+        for (key, reason) in &self.skipped {
+            log.warning(&format!(
+                "Skipped {}: {reason}. It was left as it is; remove it if it does not belong there.",
+                store.location_of(key)
+            ));
+        }
+    }
 }
 
 /// Lists the releases of a store (following pagination to the end) and reads their manifests.
+/// Objects that are not part of the layout, invalid manifests and an invalid `latest.json` are
+/// left aside in [`ReleaseListing::skipped`] rather than failing the listing.
 ///
 /// # Errors
 ///
-/// Returns an [`ArtifactError`] when the store fails or a manifest is invalid.
+/// Returns an [`ArtifactError`] when the store cannot be listed or read.
 pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactError> {
     let objects = store.list("release-").await?;
     let ids: Vec<ReleaseId> = objects
@@ -723,62 +789,112 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
         .filter_map(|object| release_of_manifest_key(&object.key))
         .collect();
     let mut releases = Vec::new();
+    let mut skipped = Vec::new();
     let mut with_manifest = std::collections::BTreeSet::new();
-    for manifest in read_manifests(store, ids).await?.into_iter().flatten() {
-        with_manifest.insert(manifest.archive_key.clone());
-        releases.push(manifest);
+    for (id, read) in read_manifests(store, ids).await? {
+        match read {
+            Ok(Some(manifest)) => {
+                with_manifest.insert(manifest.archive_key.clone());
+                releases.push(manifest);
+            }
+            Ok(None) => {}
+            Err(reason) => skipped.push((manifest_key(&id), reason)),
+        }
     }
     releases
         .sort_by(|a, b| (a.created_at_ms, &a.release_id).cmp(&(b.created_at_ms, &b.release_id)));
-    let bare_archives = objects
-        .iter()
-        .filter(|object| {
-            release_of_manifest_key(&object.key).is_none() && !with_manifest.contains(&object.key)
-        })
-        .map(|object| object.key.clone())
-        .collect();
-    let latest = read_latest(store).await?.and_then(|latest| latest.id());
+    let mut bare_archives = Vec::new();
+    for object in &objects {
+        let key = &object.key;
+        if release_of_manifest_key(key).is_some() || with_manifest.contains(key) {
+            continue;
+        }
+        if is_archive_key(key) {
+            bare_archives.push(key.clone());
+        } else {
+            skipped.push((
+                key.clone(),
+                "it is neither a release's archive nor its manifest".into(),
+            ));
+        }
+    }
+    let latest = match read_latest(store).await {
+        Ok(latest) => latest.and_then(|latest| latest.id()),
+        Err(ArtifactError::Document(bad)) => {
+            skipped.push((LATEST_KEY.into(), bad.message));
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    skipped.sort();
     Ok(ReleaseListing {
         releases,
         latest,
         bare_archives,
+        skipped,
     })
 }
+
+/// Whether `key` is named like an archive: `release-<ID>.tar.zst` or `release-<ID>.tgz`.
+fn is_archive_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("release-") else {
+        return false;
+    };
+    [Compression::Zstd, Compression::Gzip].iter().any(|format| {
+        rest.strip_suffix(&format!(".{}", format.extension()))
+            .is_some_and(|id| ReleaseId::new(id).is_ok())
+    })
+}
+
+/// How long a release that was uploaded but not published is spared by pruning: its release
+/// phase may still be running its `release` commands.
+/// (24 hours, in milliseconds.)
+const UNPUBLISHED_GRACE_MS: u64 = 24 * 3600 * 1000;
 
 /// How many manifest reads or deletions are in flight at once when listing or pruning.
 const PARALLEL_REQUESTS: usize = 16;
 
 /// Reads the manifests of `ids`, [`PARALLEL_REQUESTS`] at a time (a store with thousands of
-/// releases is listed in seconds, not minutes); `None` for one that vanished meanwhile.
+/// releases is listed in seconds, not minutes): for each, the manifest, `None` when it vanished
+/// meanwhile, or why it cannot be used (invalid, or not readable with these credentials).
 async fn read_manifests(
     store: &Store,
     ids: Vec<ReleaseId>,
-) -> Result<Vec<Option<Manifest>>, ArtifactError> {
+) -> Result<Vec<(ReleaseId, Result<Option<Manifest>, String>)>, ArtifactError> {
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
     let mut reads = tokio::task::JoinSet::new();
     for id in ids {
         let (store, permits) = (store.clone(), Arc::clone(&permits));
         reads.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            read_manifest(&store, &id).await
+            let read = read_manifest(&store, &id).await;
+            (id, read)
         });
     }
     let mut manifests = Vec::new();
     while let Some(read) = reads.join_next().await {
-        let manifest = read.map_err(|error| {
+        let (id, read) = read.map_err(|error| {
             ArtifactError::Store(StoreError::Permanent(format!(
                 "Couldn't read the manifests in {}: {error}",
                 store.describe()
             )))
-        })??;
-        manifests.push(manifest);
+        })?;
+        let read = match read {
+            Ok(manifest) => Ok(manifest),
+            Err(ArtifactError::Document(bad)) => Err(format!("it is not a valid manifest ({})", bad.message)),
+            Err(ArtifactError::Store(StoreError::Denied(message))) => Err(message),
+            Err(error) => return Err(error),
+        };
+        manifests.push((id, read));
     }
     Ok(manifests)
 }
 
 /// Deletes the archives and manifests of all but the `keep` newest releases. Never deleted: the
-/// release `protect` (being published), the one `latest.json` names, and any release newer than
-/// `protect` (it may be publishing right now). Returns the ids deleted.
+/// release `protect` (being published), the one `latest.json` names, any release newer than
+/// `protect`, and any release not yet published that was uploaded less than
+/// a day ago (either may be in its release phase right now), nor an object that
+/// is not part of the layout. Returns the ids deleted.
 ///
 /// # Errors
 ///
@@ -790,6 +906,7 @@ pub async fn prune_releases(
     log: &Log,
 ) -> Result<Vec<ReleaseId>, ArtifactError> {
     let listing = list_releases(store).await?;
+    listing.warn_skipped(store, log);
     let protected_time = listing
         .releases
         .iter()
@@ -803,8 +920,12 @@ pub async fn prune_releases(
             let id = manifest.id()?;
             let newer_than_protected =
                 protected_time.is_some_and(|time| manifest.created_at_ms > time);
-            let spared =
-                &id == protect || listing.latest.as_ref() == Some(&id) || newer_than_protected;
+            let maybe_releasing = manifest.published_at_ms.is_none()
+                && now_ms().saturating_sub(manifest.created_at_ms) < UNPUBLISHED_GRACE_MS;
+            let spared = &id == protect
+                || listing.latest.as_ref() == Some(&id)
+                || newer_than_protected
+                || maybe_releasing;
             (!spared).then(|| (id, manifest.archive_key.clone()))
         })
         .collect();

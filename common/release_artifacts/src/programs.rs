@@ -135,9 +135,9 @@ pub fn list_main() -> u8 {
     let log = Log::stderr("");
     let result = run(&log, "Listing releases", async |settings| {
         let store = Store::connect(settings).await?;
-        list_releases(&store)
-            .await
-            .map(|listing| (listing, store.describe()))
+        let listing = list_releases(&store).await?;
+        listing.warn_skipped(&store, &log);
+        Ok((listing, store.describe()))
     });
     let (listing, store) = match result {
         Ok(found) => found,

@@ -355,14 +355,14 @@ fn cases(outer: &Path) -> Vec<Case> {
             "symlink going up out of another link",
             &[symlink("d", "."), symlink("e", "d/..")],
             Refused(
-                "\"e\" was refused: it links to d/.., going up (`..`) from d, which is not a folder extracted before",
+                "\"e\" was refused: it links to d/.., going up (`..`) from d, which is not a folder that comes before it",
             ),
         ),
         row(
             "symlink going up out of a link extracted after it",
             &[folder("a"), symlink("e", "a/x/.."), symlink("a/x", "..")],
             Refused(
-                "\"e\" was refused: it links to a/x/.., going up (`..`) from a/x, which is not a folder extracted before",
+                "\"e\" was refused: it links to a/x/.., going up (`..`) from a/x, which is not a folder that comes before it",
             ),
         ),
         row(

@@ -5,6 +5,6 @@ mod pack;
 mod streams;
 mod unpack;
 
-pub use pack::{PackSummary, pack};
+pub use pack::{PackError, PackSummary, check_folder, pack};
 pub(crate) use streams::{ChannelReader, Chunk, ChunkBudget, ChunkWriter, HashingWriter};
 pub use unpack::{UnpackError, UnpackSummary, unpack};

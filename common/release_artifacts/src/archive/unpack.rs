@@ -26,7 +26,7 @@ pub struct UnpackSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
     /// An entry would escape the folder or is of a kind that is refused.
-    #[error("the archive's entry {path:?} was refused: {reason}")]
+    #[error("the archive's entry \"{path}\" was refused: {reason}")]
     Refused {
         /// The entry's path as written in the archive.
         path: String,
@@ -93,7 +93,7 @@ impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let room = self.room.get();
         if room == 0 && !buf.is_empty() {
-            return Err(io::Error::other(format!(
+            return Err(explained(format!(
                 "the archive holds headers (long names, PAX extensions) or unused data of more \
                  than {HEADER_ROOM} bytes before an entry; it was refused"
             )));
@@ -107,18 +107,53 @@ impl<R: Read> Read for Metered<R> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => Err(error),
             Err(error) => Err(io::Error::new(
                 error.kind(),
-                format!(
+                Explained(format!(
                     "the archive is not valid {}, or is cut short ({error})",
                     self.compression
-                ),
+                )),
             )),
         }
     }
 }
 
+/// A message of ours, passed through the tar reader unchanged (see [`from_tar`]).
+#[derive(Debug)]
+struct Explained(String);
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Explained {}
+
+fn explained(message: String) -> io::Error {
+    io::Error::other(Explained(message))
+}
+
+/// An error of the tar reader, for entry `number` (from 1). Ours pass unchanged; the tar crate's
+/// own quote the header's fields, which in a misaligned archive are file contents, so they
+/// become one plain sentence that quotes nothing.
+fn from_tar(error: io::Error, number: u64) -> UnpackError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<Explained>())
+    {
+        return UnpackError::Io(error);
+    }
+    UnpackError::Io(io::Error::new(
+        error.kind(),
+        format!(
+            "the archive is corrupt: the tar header of entry {number} is not valid (was the \
+             archive changed or cut after it was made?)"
+        ),
+    ))
+}
+
 fn refused(path: &Path, reason: impl Into<String>) -> UnpackError {
     UnpackError::Refused {
-        path: path.display().to_string(),
+        path: shown(path),
         reason: reason.into(),
     }
 }
@@ -139,6 +174,56 @@ fn safe_relative(path: &Path) -> Result<Option<PathBuf>, UnpackError> {
     Ok((!relative.as_os_str().is_empty()).then_some(relative))
 }
 
+/// Why a link at `entry` (relative to the folder) pointing to `target` could lead outside the
+/// folder, if it could. Going up (`..`) is allowed only from a folder that comes before the link
+/// (`is_folder`): from a link, or from a name that a later entry may make a link, it would go up
+/// from wherever that link leads. Loads and uploads apply the same rule.
+pub(super) fn link_problem(
+    entry: &Path,
+    target: &Path,
+    is_folder: impl Fn(&Path) -> bool,
+) -> Option<String> {
+    let outside = || {
+        Some(format!(
+            "it links to {}, outside the folder",
+            shown(target)
+        ))
+    };
+    let mut at = entry.parent().map(Path::to_path_buf).unwrap_or_default();
+    for component in target.components() {
+        match component {
+            Component::Normal(part) => at.push(part),
+            Component::CurDir => {}
+            Component::ParentDir if at.as_os_str().is_empty() => return outside(),
+            Component::ParentDir if !is_folder(&at) => {
+                return Some(format!(
+                    "it links to {}, going up (`..`) from {}, which is not a folder that comes \
+                     before it",
+                    shown(target),
+                    shown(&at)
+                ));
+            }
+            Component::ParentDir => {
+                at.pop();
+            }
+            Component::RootDir | Component::Prefix(_) => return outside(),
+        }
+    }
+    None
+}
+
+/// A path as messages show it: control characters escaped, and cut to 100 characters,
+/// so that an error never carries more than a name's start of what an archive holds.
+pub(crate) fn shown(path: &Path) -> String {
+    const MOST: usize = 100;
+    let text = path.to_string_lossy();
+    let mut cut: String = text.chars().take(MOST).flat_map(char::escape_debug).collect();
+    if text.chars().nth(MOST).is_some() {
+        cut.push_str("...");
+    }
+    cut
+}
+
 /// What extraction created so far, so that checks need no system calls: the folder starts
 /// empty, and only this extraction writes into it.
 #[derive(Default)]
@@ -154,38 +239,8 @@ enum Kind {
 }
 
 impl Created {
-    /// Why a link at `entry` (relative) pointing to `target` could lead outside the folder, if
-    /// it could. Going up (`..`) is allowed only from a folder extracted before: from a link, or
-    /// from a name that a later entry may make a link, it would go up from wherever that link
-    /// leads.
     fn link_problem(&self, entry: &Path, target: &Path) -> Option<String> {
-        let outside = || {
-            Some(format!(
-                "it links to {}, outside the folder",
-                target.display()
-            ))
-        };
-        let mut at = entry.parent().map(Path::to_path_buf).unwrap_or_default();
-        for component in target.components() {
-            match component {
-                Component::Normal(part) => at.push(part),
-                Component::CurDir => {}
-                Component::ParentDir if at.as_os_str().is_empty() => return outside(),
-                Component::ParentDir if self.kinds.get(&at) != Some(&Kind::Folder) => {
-                    return Some(format!(
-                        "it links to {}, going up (`..`) from {}, which is not a folder extracted \
-                         before",
-                        target.display(),
-                        at.display()
-                    ));
-                }
-                Component::ParentDir => {
-                    at.pop();
-                }
-                Component::RootDir | Component::Prefix(_) => return outside(),
-            }
-        }
-        None
+        link_problem(entry, target, |at| self.kinds.get(at) == Some(&Kind::Folder))
     }
 
     /// Creates the missing parent folders of `relative`, refusing to go through a link or a file.
@@ -515,24 +570,27 @@ fn extract_entries<R: Read>(
     let mut block = vec![0; SMALL_FILE];
     // Folder permissions are applied last, so that a read-only folder can still be filled.
     let mut folders = Vec::new();
-    let mut entries = archive.entries()?;
+    let mut entries = archive.entries().map_err(|error| from_tar(error, 1))?;
+    let mut number = 0u64;
     loop {
         room.set(HEADER_ROOM);
         let Some(entry) = entries.next() else {
             break;
         };
-        let mut entry = entry?;
-        let raw_path = entry.path()?.into_owned();
+        number += 1;
+        let from_tar = |error| from_tar(error, number);
+        let mut entry = entry.map_err(from_tar)?;
+        let raw_path = entry.path().map_err(from_tar)?.into_owned();
         let Some(relative) = safe_relative(&raw_path)? else {
             continue;
         };
         let header = entry.header();
-        let mode = header.mode()?;
+        let mode = header.mode().map_err(from_tar)?;
         if mode & 0o6000 != 0 {
             return Err(refused(&raw_path, "it has the setuid or setgid bit"));
         }
         let kind = header.entry_type();
-        let mtime = header.mtime()?;
+        let mtime = header.mtime().map_err(from_tar)?;
         let target = dest.join(&relative);
         created.make_parents(dest, &relative)?;
         match kind {
@@ -617,7 +675,7 @@ fn extract_hard_link(
             raw_path,
             format!(
                 "it is a hard link to {}, which is not a file extracted before (inside the folder)",
-                link.display()
+                shown(link)
             ),
         ));
     };
@@ -633,7 +691,8 @@ fn link_target<R: Read>(
     raw_path: &Path,
 ) -> Result<PathBuf, UnpackError> {
     Ok(entry
-        .link_name()?
+        .link_name()
+        .map_err(|_| refused(raw_path, "its link target is not valid"))?
         .ok_or_else(|| refused(raw_path, "the link has no target"))?
         .into_owned())
 }
@@ -732,7 +791,7 @@ mod tests {
         assert!(
             error.ends_with(
                 "\"s\" was refused: it links to d/l/.., going up (`..`) from d/l, which is not a \
-                 folder extracted before"
+                 folder that comes before it"
             ),
             "{error}"
         );
