@@ -11,6 +11,7 @@
 pub mod allocator;
 mod archive;
 mod hooks;
+mod load_target;
 pub mod manifest;
 mod operations;
 pub mod programs;
@@ -21,14 +22,13 @@ mod store;
 mod store_url;
 mod swap;
 
-pub use archive::{
-    PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack,
-};
+pub use archive::{PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack};
 pub use hooks::ArtifactHooks;
 pub use manifest::{Latest, Manifest};
 pub use operations::{
-    ArtifactError, Loaded, ReleaseListing, list_releases, load_release, promote_release,
-    prune_releases, publish_release, upload_release, upload_release_until, verify_release,
+    ArtifactError, Loaded, ReleaseListing, list_releases, load_release, load_release_until,
+    promote_release, prune_releases, publish_release, upload_release, upload_release_until,
+    verify_release,
 };
 pub use progress::Log;
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};

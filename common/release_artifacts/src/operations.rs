@@ -1,6 +1,7 @@
 //! What the programs do: upload, load, publish, prune, list, verify and promote releases.
 
 use crate::archive::{ChannelReader, ChunkBudget, ChunkWriter};
+use crate::load_target::{Staging, check_load_target, remove_any};
 use crate::manifest::{
     LATEST_KEY, archive_key, manifest_key, now, now_ms, release_of_manifest_key,
 };
@@ -8,8 +9,8 @@ use crate::progress::{mib, rate};
 use crate::store::{CHUNK_SIZE, Delivery, Pieces};
 use crate::swap::swap_into_place;
 use crate::{
-    Compression, Fallback, Latest, Log, Manifest, ReleaseId, Settings, SettingsError, Store,
-    PackError, StoreError, UnpackError, UnpackSummary, check_folder, manifest::BadDocument, pack,
+    Compression, Fallback, Latest, Log, Manifest, PackError, ReleaseId, Settings, SettingsError,
+    Store, StoreError, UnpackError, UnpackSummary, check_folder, manifest::BadDocument, pack,
     unpack,
 };
 use bytes::Bytes;
@@ -53,6 +54,16 @@ pub enum ArtifactError {
         /// The release.
         id: ReleaseId,
         /// Where its archive is.
+        location: String,
+    },
+    /// Another upload of the same release stored other artifacts at the same moment.
+    #[error(
+        "Another upload of release {id} stored other static artifacts at {location} first: this upload stored nothing. Run one release phase per release at a time. If no other one is running, that archive was left by an upload that did not finish: delete it, then run the release phase again."
+    )]
+    Conflict {
+        /// The release.
+        id: ReleaseId,
+        /// Where the other archive is.
         location: String,
     },
     /// Neither this release nor (with the fallback) the latest one has artifacts.
@@ -102,15 +113,38 @@ pub enum ArtifactError {
         /// The release.
         id: ReleaseId,
     },
+    /// A signal stopped the load; the target folder was left as it was.
+    #[error("Stopped by {signal_name} while {doing}. Nothing was changed.")]
+    LoadStopped {
+        /// The signal number.
+        signal: i32,
+        /// Its name, such as `SIGTERM`.
+        signal_name: String,
+        /// What was under way.
+        doing: String,
+    },
+    /// The folder to load into is one a load must not replace.
+    #[error("Couldn't load into {}: {why}.", dir.display())]
+    Target {
+        /// The folder.
+        dir: PathBuf,
+        /// What it is, and what to do.
+        why: String,
+    },
     /// The whole operation took longer than allowed.
-    #[error("Gave up after {} s (STATIC_ARTIFACTS_LOAD_TIMEOUT): {doing}. Nothing was changed.", limit.as_secs())]
+    #[error("Gave up after {} s ({setting}): {doing}. Nothing was changed.", limit.as_secs())]
     TimedOut {
         /// The limit.
         limit: Duration,
+        /// The setting that gives it.
+        setting: &'static str,
         /// What was under way.
         doing: String,
     },
 }
+
+/// The setting that limits a load's time.
+const LOAD_TIMEOUT: &str = "STATIC_ARTIFACTS_LOAD_TIMEOUT";
 
 /// The archive a load reads.
 #[derive(Clone, Debug)]
@@ -261,6 +295,9 @@ pub async fn upload_release_until(
         log.warning(&format!(
             "Replacing release {id}'s static artifacts from an earlier release phase that did not complete (never published)."
         ));
+        // The manifest goes first: without it, loaders no longer pick the archive.
+        store.delete(&manifest_key(&id)).await?;
+        store.delete(&existing.archive_key).await?;
     }
 
     log.line(&format!(
@@ -268,18 +305,31 @@ pub async fn upload_release_until(
         dir.display(),
         store.location_of(&key)
     ));
-    let (summary, sha256, size) =
-        Box::pin(stream_archive(store, &key, dir, compression, log, stop))
-            .await
-            .map_err(|stopped| match stopped {
-                Streamed::Stopped(signal) => ArtifactError::Stopped {
-                    signal,
-                    signal_name: nix::sys::signal::Signal::try_from(signal)
-                        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string()),
-                    id: id.clone(),
-                },
-                Streamed::Failed(error) => error,
-            })?;
+    let streamed = Box::pin(stream_archive(store, &key, dir, compression, log, stop)).await;
+    let (summary, sha256, size) = match streamed {
+        Ok(packed) => packed,
+        Err(Streamed::Stopped(signal)) => {
+            return Err(ArtifactError::Stopped {
+                signal,
+                signal_name: signal_name(signal),
+                id,
+            });
+        }
+        Err(Streamed::Failed(error)) => return Err(error),
+        // Another upload of this release stored its archive first: fine if it is the same.
+        Err(Streamed::Exists((summary, sha256, size))) => {
+            if stored_digest(store, &key).await? != Some((sha256.clone(), size)) {
+                return Err(ArtifactError::Conflict {
+                    id,
+                    location: store.location_of(&key),
+                });
+            }
+            log.line(&format!(
+                "Another upload of release {id} stored the same archive at the same time: using it."
+            ));
+            (summary, sha256, size)
+        }
+    };
 
     let manifest = Manifest {
         release_id: id.to_string(),
@@ -292,11 +342,14 @@ pub async fn upload_release_until(
         created_at_ms: now_ms(),
         published_at_ms: None,
     };
-    store
+    if let Err(error) = store
         .put_small(&manifest_key(&id), manifest.to_json())
-        .await?;
-    if let Some(replaced) = existing.filter(|existing| existing.archive_key != key) {
-        store.delete(&replaced.archive_key).await?;
+        .await
+    {
+        // No archive without its manifest: it would stay unloadable (or, as .tgz, load
+        // without its digest checked).
+        let _ = store.delete(&key).await;
+        return Err(error.into());
     }
     let elapsed = started.elapsed();
     log.line(&format!(
@@ -310,8 +363,30 @@ pub async fn upload_release_until(
     Ok(manifest)
 }
 
+/// The SHA-256 and size of the stored object `key`, read whole; `None` when it is not there.
+async fn stored_digest(store: &Store, key: &str) -> Result<Option<(String, u64)>, ArtifactError> {
+    let Some(size) = store.size_of(key).await? else {
+        return Ok(None);
+    };
+    let (sender, mut receiver) = mpsc::channel::<Pieces>(1);
+    let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let mut delivery = Delivery::new(sender);
+    store.download(key, size, &mut delivery).await?;
+    let digest = delivery.finish();
+    let _ = drain.await;
+    Ok(Some(digest))
+}
+
+/// The name of a signal, such as `SIGTERM`.
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
+}
+
 /// Why streaming an archive stopped.
 enum Streamed {
+    /// The archive was packed, but the store already holds an object at its key.
+    Exists((crate::PackSummary, String, u64)),
     /// A signal asked to stop.
     Stopped(i32),
     /// It failed.
@@ -342,7 +417,7 @@ async fn stream_archive(
     let (chunks, complete) =
         forward_chunks(receiver, Arc::clone(&progress.bytes), Arc::clone(&cancel));
     let mut work =
-        Box::pin(async { tokio::join!(store.upload_checked(key, chunks, complete), pack_task) });
+        Box::pin(async { tokio::join!(store.upload_new(key, chunks, complete), pack_task) });
     let (uploaded, pack_result) = tokio::select! {
         done = &mut work => done,
         signal = stop => {
@@ -373,10 +448,11 @@ async fn stream_archive(
         }),
         // A packing error explains a failed upload better than the upload's own error.
         Ok(Err(error)) => Err(cannot_pack(error.to_string())),
-        Ok(Ok(packed)) => {
-            uploaded.map_err(|error| Streamed::Failed(error.into()))?;
-            Ok(packed)
-        }
+        Ok(Ok(packed)) => match uploaded {
+            Ok(()) => Ok(packed),
+            Err(StoreError::Exists { .. }) => Err(Streamed::Exists(packed)),
+            Err(error) => Err(Streamed::Failed(error.into())),
+        },
     }
 }
 
@@ -455,9 +531,28 @@ pub async fn load_release(
     log: &Log,
     deadline: Instant,
 ) -> Result<Loaded, ArtifactError> {
+    load_release_until(store, settings, dir, log, deadline, std::future::pending()).await
+}
+
+/// [`load_release`], stopped when `stop` resolves (to the number of the signal that asks to
+/// stop): the staging folder is removed and `dir` is left as it was.
+///
+/// # Errors
+///
+/// As [`load_release`], and [`ArtifactError::LoadStopped`] when `stop` resolved first.
+pub async fn load_release_until(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+    deadline: Instant,
+    stop: impl Future<Output = i32>,
+) -> Result<Loaded, ArtifactError> {
+    check_load_target(dir, store)?;
     let limit = settings.load_timeout;
     let timed_out = |doing: &str| ArtifactError::TimedOut {
         limit,
+        setting: LOAD_TIMEOUT,
         doing: doing.to_string(),
     };
     let id = settings.release_id()?.clone();
@@ -475,10 +570,14 @@ pub async fn load_release(
         "Loading release {}'s static artifacts from {location}",
         source.id
     ));
-    let summary = fetch_and_extract(store, &source, dir, log, deadline)
+    let summary = fetch_and_extract(store, &source, dir, log, deadline, stop)
         .await
         .map_err(|error| match error {
-            ArtifactError::TimedOut { doing, .. } => ArtifactError::TimedOut { limit, doing },
+            ArtifactError::TimedOut { doing, .. } => ArtifactError::TimedOut {
+                limit,
+                setting: LOAD_TIMEOUT,
+                doing,
+            },
             other => other,
         })?;
     let elapsed = started.elapsed();
@@ -554,12 +653,12 @@ async fn fetch_and_extract(
     dir: &Path,
     log: &Log,
     deadline: Instant,
+    stop: impl Future<Output = i32>,
 ) -> Result<UnpackSummary, ArtifactError> {
     let location = store.location_of(&source.key);
-    let staging = staging_dir(dir);
-    std::fs::create_dir(&staging).map_err(|error| ArtifactError::Io {
-        action: "create",
-        path: staging.clone(),
+    let staging = Staging::create(dir).map_err(|error| ArtifactError::Io {
+        action: "create a staging folder beside",
+        path: dir.to_path_buf(),
         error,
     })?;
     let (sender, receiver) = mpsc::channel::<Pieces>(1);
@@ -567,17 +666,13 @@ async fn fetch_and_extract(
     let progress = log.progress("Downloaded", Some(source.size));
     let counter = Arc::clone(&progress.bytes);
     let extraction = {
-        let (source, staging, dir, location) = (
-            source.clone(),
-            staging.clone(),
-            dir.to_path_buf(),
-            location.clone(),
-        );
+        let (source, dir, location) = (source.clone(), dir.to_path_buf(), location.clone());
         move || -> Result<UnpackSummary, ArtifactError> {
             let reader = ChannelReader::new(receiver, counter);
-            let result = extract_checked(reader, digest, &source, &staging, &dir, &location);
+            let result = extract_checked(reader, digest, &source, staging.path(), &dir, &location);
             // After a failure this removes the partial folder; after the swap, the old content.
-            let _ = std::fs::remove_dir_all(&staging);
+            remove_any(staging.path());
+            drop(staging);
             result
         }
     };
@@ -593,23 +688,37 @@ async fn fetch_and_extract(
         }
         result
     };
-    let finished = tokio::select! {
-        result = async { (download.await, (&mut extract).await) } => Some(result),
-        () = tokio::time::sleep_until(deadline.into()) => None,
+    let stopped = tokio::select! {
+        result = async { (download.await, (&mut extract).await) } => Ok(result),
+        () = tokio::time::sleep_until(deadline.into()) => Err(None),
+        signal = stop => Err(Some(signal)),
     };
-    let Some((downloaded, extracted)) = finished else {
-        // The download was dropped, so the extraction sees the stream end and cleans up.
-        let _ = extract.await;
-        let done = progress.bytes.load(Ordering::Relaxed);
-        return Err(ArtifactError::TimedOut {
-            // `load_release` fills in the limit it was given.
-            limit: Duration::ZERO,
-            doing: format!(
+    let (downloaded, extracted) = match stopped {
+        Ok(finished) => finished,
+        Err(signal) => {
+            // The download was dropped, so the extraction sees the stream end and removes its
+            // folder; a write stuck on a hung disk is not waited for long.
+            let _ = tokio::time::timeout(Duration::from_secs(2), extract).await;
+            let done = progress.bytes.load(Ordering::Relaxed);
+            let doing = format!(
                 "downloading {location} ({} of {} received)",
                 mib(done),
                 mib(source.size)
-            ),
-        });
+            );
+            return Err(match signal {
+                Some(signal) => ArtifactError::LoadStopped {
+                    signal,
+                    signal_name: signal_name(signal),
+                    doing,
+                },
+                // `load_release` fills in the limit it was given.
+                None => ArtifactError::TimedOut {
+                    limit: Duration::ZERO,
+                    setting: LOAD_TIMEOUT,
+                    doing,
+                },
+            });
+        }
     };
     let extracted = extracted.map_err(|error| ArtifactError::Extract {
         location: location.clone(),
@@ -618,18 +727,6 @@ async fn fetch_and_extract(
     // A failed download explains a truncated archive better than the extraction's error.
     downloaded?;
     extracted
-}
-
-/// `.<name>.loading-<random>`, next to `dir`.
-fn staging_dir(dir: &Path) -> PathBuf {
-    let name = dir.file_name().map_or_else(
-        || "static-artifacts".into(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let parent = dir.parent().filter(|parent| !parent.as_os_str().is_empty());
-    parent
-        .unwrap_or(Path::new("."))
-        .join(format!(".{name}.loading-{:016x}", fastrand::u64(..)))
 }
 
 fn extract_checked(
@@ -881,7 +978,9 @@ async fn read_manifests(
         })?;
         let read = match read {
             Ok(manifest) => Ok(manifest),
-            Err(ArtifactError::Document(bad)) => Err(format!("it is not a valid manifest ({})", bad.message)),
+            Err(ArtifactError::Document(bad)) => {
+                Err(format!("it is not a valid manifest ({})", bad.message))
+            }
             Err(ArtifactError::Store(StoreError::Denied(message))) => Err(message),
             Err(error) => return Err(error),
         };
@@ -977,7 +1076,7 @@ pub async fn prune_releases(
 }
 
 /// Reads a release's archive and checks it against its manifest: size, SHA-256, and that it
-/// extracts (into a temporary folder that is removed afterwards).
+/// extracts (into a temporary folder that is removed afterwards), giving up at `deadline`.
 ///
 /// # Errors
 ///
@@ -986,6 +1085,7 @@ pub async fn verify_release(
     store: &Store,
     id: &ReleaseId,
     log: &Log,
+    deadline: Instant,
 ) -> Result<Manifest, ArtifactError> {
     let manifest = read_manifest(store, id).await?.ok_or_else(|| {
         ArtifactError::NoArtifacts(format!(
@@ -1000,8 +1100,8 @@ pub async fn verify_release(
     })?;
     let dir = scratch.path().join("verify");
     let source = Source::from_manifest(&manifest, id.clone());
-    let far = Instant::now() + Duration::from_hours(24);
-    let summary = fetch_and_extract(store, &source, &dir, log, far).await?;
+    let summary =
+        fetch_and_extract(store, &source, &dir, log, deadline, std::future::pending()).await?;
     if summary.file_count != manifest.file_count || summary.unpacked_size != manifest.unpacked_size
     {
         return Err(ArtifactError::Mismatch {

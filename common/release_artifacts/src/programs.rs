@@ -2,11 +2,11 @@
 
 use crate::manifest::now;
 use crate::{
-    ArtifactError, Log, ReleaseId, Settings, Store, StoreUrl, list_releases, load_release,
+    ArtifactError, Log, ReleaseId, Settings, Store, StoreUrl, list_releases, load_release_until,
     promote_release, prune_releases, upload_release_until, verify_release,
 };
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Exit code: the operation failed (store, archive, digest, files).
 pub const EXIT_FAILED: u8 = 1;
@@ -19,7 +19,9 @@ pub const EXIT_TIMED_OUT: u8 = 124;
 
 fn exit_code(error: &ArtifactError) -> u8 {
     match error {
-        ArtifactError::Stopped { signal, .. } => u8::try_from(128 + signal).unwrap_or(EXIT_FAILED),
+        ArtifactError::Stopped { signal, .. } | ArtifactError::LoadStopped { signal, .. } => {
+            u8::try_from(128 + signal).unwrap_or(EXIT_FAILED)
+        }
         ArtifactError::Settings(_) => EXIT_SETTINGS,
         ArtifactError::NoArtifacts(_) => EXIT_NO_ARTIFACTS,
         ArtifactError::TimedOut { .. } => EXIT_TIMED_OUT,
@@ -40,14 +42,36 @@ fn run<T>(
         log.line(&format!("{what} failed: {error}"));
         EXIT_SETTINGS
     })?;
-    runtime.block_on(work(&settings)).map_err(|error| {
+    let result = runtime.block_on(work(&settings));
+    // A read that blocks (a hung network mount) was abandoned at its deadline; the process must
+    // not wait for it on the way out.
+    runtime.shutdown_background();
+    result.map_err(|error| {
         log.line(&format!("{what} failed: {error}"));
         exit_code(&error)
     })
 }
 
-/// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts. SIGTERM or
-/// SIGINT stops it cleanly (nothing stored, exit 128+N).
+/// The default `--timeout` of `release-artifacts`' commands, in seconds.
+pub const DEFAULT_MANAGE_TIMEOUT: u64 = 3600;
+
+/// Runs `work` within `limit` (`--timeout`).
+async fn within<T>(
+    limit: Duration,
+    doing: &str,
+    work: impl Future<Output = Result<T, ArtifactError>>,
+) -> Result<T, ArtifactError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .map_err(|_| ArtifactError::TimedOut {
+            limit,
+            setting: "--timeout",
+            doing: doing.to_string(),
+        })?
+}
+
+/// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts. SIGTERM, SIGINT,
+/// SIGHUP or SIGQUIT stops it cleanly (nothing stored, exit 128+N).
 #[must_use]
 pub fn upload_main(dir: &Path) -> u8 {
     let log = Log::stderr("[upload-release-artifacts] ");
@@ -59,8 +83,8 @@ pub fn upload_main(dir: &Path) -> u8 {
     result.map_or_else(|code| code, |_| 0)
 }
 
-/// Resolves to the number of the first SIGTERM or SIGINT received from now on (which then no
-/// longer stops the process by itself).
+/// Resolves to the number of the first SIGTERM, SIGINT, SIGHUP or SIGQUIT received from now on
+/// (which then no longer stops the process by itself).
 fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
     use tokio::signal::unix::{SignalKind, signal};
     let cannot = |error: std::io::Error| ArtifactError::Io {
@@ -70,11 +94,15 @@ fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
     };
     let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(cannot)?;
+    let mut quit = signal(SignalKind::quit()).map_err(cannot)?;
     Ok(async move {
         use nix::sys::signal::Signal;
         tokio::select! {
             _ = terminate.recv() => Signal::SIGTERM as i32,
             _ = interrupt.recv() => Signal::SIGINT as i32,
+            _ = hangup.recv() => Signal::SIGHUP as i32,
+            _ = quit.recv() => Signal::SIGQUIT as i32,
         }
     })
 }
@@ -82,14 +110,16 @@ fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
 /// `download-release-artifacts [DIR]`: loads this release's artifacts into `dir` within
 /// `STATIC_ARTIFACTS_LOAD_TIMEOUT`. When file descriptor 3 is open (an exec.d program), writes
 /// `STATIC_ARTIFACTS_LOADED_FROM_KEY` and `STATIC_ARTIFACTS_LOADED_RELEASE_ID` to it as TOML.
+/// SIGTERM, SIGINT, SIGHUP or SIGQUIT stops it cleanly (`dir` unchanged, exit 128+N).
 #[must_use]
 pub fn download_main(dir: &Path) -> u8 {
     let started = Instant::now();
     let log = Log::stderr("[download-release-artifacts] ");
     let result = run(&log, "Loading static artifacts", async |settings| {
         let deadline = started + settings.load_timeout;
+        let stop = stopping_signal()?;
         let store = Store::connect(settings).await?;
-        load_release(&store, settings, dir, &log, deadline).await
+        load_release_until(&store, settings, dir, &log, deadline, stop).await
     });
     match result {
         Ok(loaded) => {
@@ -129,13 +159,13 @@ fn write_exec_d_output(vars: &[(&str, &str)]) {
     }
 }
 
-/// `release-artifacts list`.
+/// `release-artifacts list`, within `limit`.
 #[must_use]
-pub fn list_main() -> u8 {
+pub fn list_main(limit: Duration) -> u8 {
     let log = Log::stderr("");
     let result = run(&log, "Listing releases", async |settings| {
         let store = Store::connect(settings).await?;
-        let listing = list_releases(&store).await?;
+        let listing = within(limit, "listing the releases", list_releases(&store)).await?;
         listing.warn_skipped(&store, &log);
         Ok((listing, store.describe()))
     });
@@ -179,20 +209,23 @@ fn age(seconds: u64) -> String {
     }
 }
 
-/// `release-artifacts prune --keep N`.
+/// `release-artifacts prune --keep N`, within `limit`.
 #[must_use]
-pub fn prune_main(keep: usize) -> u8 {
+pub fn prune_main(keep: usize, limit: Duration) -> u8 {
     let log = Log::stderr("");
     let result = run(&log, "Pruning", async |settings| {
         let store = Store::connect(settings).await?;
-        let listing = list_releases(&store).await?;
-        let Some(newest) = listing
-            .latest
-            .or_else(|| listing.releases.last().and_then(crate::Manifest::id))
-        else {
-            return Ok(Vec::new());
-        };
-        prune_releases(&store, keep, &newest, &log).await
+        within(limit, "pruning", async {
+            let listing = list_releases(&store).await?;
+            let Some(newest) = listing
+                .latest
+                .or_else(|| listing.releases.last().and_then(crate::Manifest::id))
+            else {
+                return Ok(Vec::new());
+            };
+            prune_releases(&store, keep, &newest, &log).await
+        })
+        .await
     });
     match result {
         Ok(deleted) if deleted.is_empty() => {
@@ -204,21 +237,28 @@ pub fn prune_main(keep: usize) -> u8 {
     }
 }
 
-/// `release-artifacts verify [--release ID]`.
+/// `release-artifacts verify [--release ID]`, within `limit`.
 #[must_use]
-pub fn verify_main(release: Option<&str>) -> u8 {
+pub fn verify_main(release: Option<&str>, limit: Duration) -> u8 {
+    let started = Instant::now();
     let log = Log::stderr("");
     let result = run(&log, "Verifying", async |settings| {
         let id = chosen_release(settings, release)?;
         let store = Store::connect(settings).await?;
-        verify_release(&store, &id, &log).await
+        let doing = format!("verifying release {id}");
+        within(
+            limit,
+            &doing,
+            verify_release(&store, &id, &log, started + limit),
+        )
+        .await
     });
     result.map_or_else(|code| code, |_| 0)
 }
 
-/// `release-artifacts promote --to URL [--release ID]`.
+/// `release-artifacts promote --to URL [--release ID]`, within `limit`.
 #[must_use]
-pub fn promote_main(to: &str, release: Option<&str>) -> u8 {
+pub fn promote_main(to: &str, release: Option<&str>, limit: Duration) -> u8 {
     let log = Log::stderr("");
     let result = run(&log, "Promoting", async |settings| {
         let id = chosen_release(settings, release)?;
@@ -231,7 +271,8 @@ pub fn promote_main(to: &str, release: Option<&str>) -> u8 {
             )?;
         let from = Store::connect(settings).await?;
         let to = Store::connect(&settings.with_url(target_url)).await?;
-        promote_release(&from, &to, &id, &log).await
+        let doing = format!("promoting release {id}");
+        within(limit, &doing, promote_release(&from, &to, &id, &log)).await
     });
     result.map_or_else(|code| code, |_| 0)
 }

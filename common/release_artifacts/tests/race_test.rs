@@ -90,7 +90,7 @@ async fn two_releases_publishing_to_one_store_at_once_both_stay_whole() {
                 .unwrap();
             for id in &ids {
                 let id = ReleaseId::new(id).unwrap();
-                verify_release(&store, &id, &Captured::default().log())
+                verify_release(&store, &id, &Captured::default().log(), far())
                     .await
                     .unwrap_or_else(|error| panic!("{name}: {id} is not whole: {error}"));
             }

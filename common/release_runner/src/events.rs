@@ -1,6 +1,6 @@
 //! One channel for everything the runner waits on: a command exiting, or a signal arriving.
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 use std::process::ExitStatus;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -15,7 +15,7 @@ pub(crate) enum Event {
     Signal(i32),
 }
 
-/// The event channel, with SIGTERM and SIGINT delivered into it while it lives.
+/// The event channel, with SIGTERM, SIGINT, SIGHUP and SIGQUIT delivered into it while it lives.
 pub(crate) struct Events {
     pub(crate) sender: Sender<Event>,
     pub(crate) receiver: Receiver<Event>,
@@ -24,10 +24,10 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    /// Starts catching SIGTERM and SIGINT.
+    /// Starts catching SIGTERM, SIGINT, SIGHUP and SIGQUIT.
     pub(crate) fn start() -> std::io::Result<Self> {
         let (sender, receiver) = channel();
-        let mut signals = Signals::new([SIGTERM, SIGINT])?;
+        let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])?;
         let handle = signals.handle();
         let signal_sender = sender.clone();
         let thread = std::thread::Builder::new()

@@ -2,9 +2,10 @@
 //! stopping at the first failure.
 //!
 //! Each command runs directly (no shell), in its own process group, with the runner's
-//! environment, stdio and working directory. The runner forwards SIGTERM and SIGINT to that
-//! group, stops a command that outlives its timeout (SIGTERM, then SIGKILL after a grace period),
-//! and turns the first failure into the process exit status documented in [`Failure`].
+//! environment, stdio and working directory. The runner forwards SIGTERM, SIGINT, SIGHUP and
+//! SIGQUIT to that group, stops a command that outlives its timeout (SIGTERM, then SIGKILL after
+//! a grace period), and turns the first failure into the process exit status documented in
+//! [`Failure`].
 //! Artifact steps (preflight, upload, publish) plug in through [`ReleaseHooks`].
 
 mod duration;

@@ -31,6 +31,10 @@ pub(super) struct BlockReads {
     /// While set, GETs answer the whole object whatever range they ask for, as a store
     /// without range support would.
     ignore_ranges: Arc<AtomicBool>,
+    /// Held by each write that completes an object: s3s-fs checks `If-None-Match: *` and then
+    /// writes, so two writers could both pass the check; S3 makes the check and the write one
+    /// step, and so does this.
+    completing: tokio::sync::Mutex<()>,
 }
 
 impl BlockReads {
@@ -43,6 +47,7 @@ impl BlockReads {
             inner,
             root,
             ignore_ranges,
+            completing: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -125,6 +130,7 @@ impl S3 for BlockReads {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        let _completing = self.completing.lock().await;
         self.inner.put_object(req).await
     }
 
@@ -174,6 +180,7 @@ impl S3 for BlockReads {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let _completing = self.completing.lock().await;
         self.inner.complete_multipart_upload(req).await
     }
 

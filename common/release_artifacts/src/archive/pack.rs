@@ -27,7 +27,7 @@ pub struct PackSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     /// An entry no load would accept: a link leading outside, or a special file.
-    #[error("{path}: {reason}; no load would accept it. {fix}", path = shown(path))]
+    #[error("\"{path}\": {reason}; no load would accept it. {fix}", path = shown(path))]
     Refused {
         /// The entry, relative to the folder.
         path: PathBuf,
@@ -38,7 +38,7 @@ pub enum PackError {
     },
     /// A file changed while it was being archived.
     #[error(
-        "{path} changed while it was being archived ({what}): something is still writing into the folder. Make sure every process the release-build command started (background jobs too) has finished writing before it exits, then run the release phase again.",
+        "\"{path}\" changed while it was being archived ({what}): something is still writing into the folder. Make sure every process the release-build command started (background jobs too) has finished writing before it exits, then run the release phase again.",
         path = shown(path)
     )]
     Changed {
@@ -48,7 +48,7 @@ pub enum PackError {
         what: String,
     },
     /// A file or folder cannot be read.
-    #[error("couldn't read {path}: {error}{hint}", path = shown(path), hint = read_hint(error))]
+    #[error("couldn't read \"{path}\": {error}{hint}", path = shown(path), hint = read_hint(error))]
     Read {
         /// The file or folder, relative to the folder (empty for the folder itself).
         path: PathBuf,
@@ -100,8 +100,8 @@ pub fn pack<W: Write>(
 ) -> Result<(PackSummary, W), PackError> {
     match compression {
         Compression::Zstd => {
-            let encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)
-                .map_err(PackError::Output)?;
+            let encoder =
+                zstd::stream::write::Encoder::new(out, ZSTD_LEVEL).map_err(PackError::Output)?;
             let (summary, encoder) = write_tar(dir, encoder)?;
             Ok((summary, encoder.finish().map_err(PackError::Output)?))
         }
@@ -184,12 +184,11 @@ fn walk(
     names.sort();
     for name in names {
         let path = relative.join(&name);
-        let metadata = std::fs::symlink_metadata(root.join(&path)).map_err(|error| {
-            PackError::Read {
+        let metadata =
+            std::fs::symlink_metadata(root.join(&path)).map_err(|error| PackError::Read {
                 path: path.clone(),
                 error,
-            }
-        })?;
+            })?;
         visit(&path, &metadata)?;
         if metadata.is_dir() {
             walk(root, &path, visit)?;

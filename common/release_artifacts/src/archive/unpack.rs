@@ -136,10 +136,7 @@ fn explained(message: String) -> io::Error {
 /// own quote the header's fields, which in a misaligned archive are file contents, so they
 /// become one plain sentence that quotes nothing.
 fn from_tar(error: io::Error, number: u64) -> UnpackError {
-    if error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<Explained>())
-    {
+    if error.get_ref().is_some_and(|inner| inner.is::<Explained>()) {
         return UnpackError::Io(error);
     }
     UnpackError::Io(io::Error::new(
@@ -183,12 +180,7 @@ pub(super) fn link_problem(
     target: &Path,
     is_folder: impl Fn(&Path) -> bool,
 ) -> Option<String> {
-    let outside = || {
-        Some(format!(
-            "it links to {}, outside the folder",
-            shown(target)
-        ))
-    };
+    let outside = || Some(format!("it links to {}, outside the folder", shown(target)));
     let mut at = entry.parent().map(Path::to_path_buf).unwrap_or_default();
     for component in target.components() {
         match component {
@@ -217,7 +209,11 @@ pub(super) fn link_problem(
 pub(crate) fn shown(path: &Path) -> String {
     const MOST: usize = 100;
     let text = path.to_string_lossy();
-    let mut cut: String = text.chars().take(MOST).flat_map(char::escape_debug).collect();
+    let mut cut: String = text
+        .chars()
+        .take(MOST)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().nth(MOST).is_some() {
         cut.push_str("...");
     }
@@ -240,7 +236,9 @@ enum Kind {
 
 impl Created {
     fn link_problem(&self, entry: &Path, target: &Path) -> Option<String> {
-        link_problem(entry, target, |at| self.kinds.get(at) == Some(&Kind::Folder))
+        link_problem(entry, target, |at| {
+            self.kinds.get(at) == Some(&Kind::Folder)
+        })
     }
 
     /// Creates the missing parent folders of `relative`, refusing to go through a link or a file.

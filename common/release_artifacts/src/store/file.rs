@@ -1,7 +1,10 @@
-//! The `file://` store: objects are files in one folder, written to a temporary name and renamed
-//! into place so that readers never see a partial file.
+//! The `file://` store: objects are files in one folder. A file is written unnamed
+//! (`O_TMPFILE`) and linked into place once complete, so that readers never see a partial file
+//! and a process killed meanwhile leaves nothing; where the file system cannot, it is written
+//! to a temporary name instead. Objects are read only when they are regular files, never
+//! waiting on a fifo.
 
-use super::{Confirm, ObjectInfo, StoreError, confirmed};
+use super::{Confirm, ObjectInfo, StoreError, Write, confirmed};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -9,6 +12,10 @@ use tokio::sync::mpsc;
 
 /// Temporary files start with this, and are never listed.
 const TEMP_PREFIX: &str = ".tmp-";
+
+/// The most of a small object that is read (manifests and `latest.json` are a few hundred
+/// bytes).
+const SMALL_OBJECT_MOST: u64 = 1024 * 1024;
 
 /// A folder holding artifacts.
 #[derive(Clone, Debug)]
@@ -21,6 +28,12 @@ impl FileStore {
     #[must_use]
     pub fn new(dir: PathBuf) -> Self {
         FileStore { dir }
+    }
+
+    /// The folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -70,20 +83,54 @@ impl FileStore {
 
     pub(crate) async fn get_small(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path_of(key);
-        tokio::fs::read(&path).await.map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                self.not_found(key)
-            } else {
-                Self::io_error("read", &path, &error)
-            }
-        })
+        let file = self.open_object(key).await?;
+        let mut bytes = Vec::new();
+        // Small objects are manifests and latest.json: anything much larger is not one, and
+        // fails to parse from its first mebibyte as well.
+        file.take(SMALL_OBJECT_MOST)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|error| Self::io_error("read", &path, &error))?;
+        Ok(bytes)
+    }
+
+    /// Opens the object `key` for reading: a regular file, or an error saying what it is.
+    async fn open_object(&self, key: &str) -> Result<tokio::fs::File, StoreError> {
+        let path = self.path_of(key);
+        let file = tokio::fs::OpenOptions::new()
+            .read(true)
+            // A fifo would block the open until a writer comes.
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .await
+            .map_err(|error| {
+                if error.kind() == std::io::ErrorKind::NotFound {
+                    self.not_found(key)
+                } else {
+                    Self::io_error("read", &path, &error)
+                }
+            })?;
+        let metadata = file
+            .metadata()
+            .await
+            .map_err(|error| Self::io_error("read", &path, &error))?;
+        if metadata.is_dir() {
+            return Err(self.not_found(key));
+        }
+        if !metadata.is_file() {
+            return Err(StoreError::Permanent(format!(
+                "Couldn't read {}: it is not a regular file (a fifo, socket or device), so it cannot be a stored object. Remove it from the folder of STATIC_ARTIFACTS_URL.",
+                path.display()
+            )));
+        }
+        Ok(file)
     }
 
     pub(crate) async fn put_small(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let (sender, receiver) = mpsc::channel(1);
         let _ = sender.send(Bytes::from(bytes)).await;
         drop(sender);
-        self.upload(key, receiver, tokio::spawn(async { true }))
+        self.upload(key, receiver, tokio::spawn(async { true }), Write::Replace)
             .await
     }
 
@@ -141,31 +188,117 @@ impl FileStore {
         key: &str,
         mut chunks: mpsc::Receiver<Bytes>,
         confirm: Confirm,
+        write: Write,
     ) -> Result<(), StoreError> {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|error| Self::io_error("create the folder", &self.dir, &error))?;
-        let temp = self.temp_path(key);
-        let write = async {
-            let mut file = tokio::fs::File::create(&temp).await?;
+        let target = self.path_of(key);
+        let cannot_write = |error: std::io::Error| Self::io_error("write", &target, &error);
+        let (file, temp) = self.create_unnamed(key).map_err(cannot_write)?;
+        let mut file = tokio::fs::File::from_std(file);
+        let written = async {
             while let Some(chunk) = chunks.recv().await {
                 file.write_all(&chunk).await?;
             }
             file.sync_all().await
-        };
-        let result = match write.await {
-            Ok(()) => match confirmed(confirm, &self.path_of(key).display().to_string()).await {
-                Ok(()) => tokio::fs::rename(&temp, self.path_of(key))
-                    .await
-                    .map_err(|error| Self::io_error("write", &self.path_of(key), &error)),
+        }
+        .await;
+        let result = match written {
+            Ok(()) => match confirmed(confirm, &target.display().to_string()).await {
+                Ok(()) => {
+                    let file = file.into_std().await;
+                    self.place(&file, temp.as_deref(), &target, write)
+                }
                 Err(error) => Err(error),
             },
-            Err(error) => Err(Self::io_error("write", &self.path_of(key), &error)),
+            Err(error) => Err(cannot_write(error)),
         };
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&temp).await;
+        if let Some(temp) = temp {
+            let _ = std::fs::remove_file(temp);
         }
         result
+    }
+
+    /// A new file for an object: unnamed (`O_TMPFILE`) where the file system allows, else with
+    /// a temporary name, returned.
+    fn create_unnamed(&self, key: &str) -> std::io::Result<(std::fs::File, Option<PathBuf>)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let unnamed = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .mode(0o666)
+            .open(&self.dir);
+        match unnamed {
+            Ok(file) => Ok((file, None)),
+            Err(_) => {
+                let temp = self.temp_path(key);
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o666)
+                    .open(&temp)?;
+                Ok((file, Some(temp)))
+            }
+        }
+    }
+
+    /// Gives the complete `file` (written unnamed, or at `temp`) the name `target`.
+    fn place(
+        &self,
+        file: &std::fs::File,
+        temp: Option<&Path>,
+        target: &Path,
+        write: Write,
+    ) -> Result<(), StoreError> {
+        use std::os::fd::AsRawFd;
+        let exists = || StoreError::Exists {
+            location: format!("file://{}", target.display()),
+        };
+        let cannot = |error: &std::io::Error| Self::io_error("write", target, error);
+        let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
+        let link = |to: &Path| match temp {
+            Some(temp) => std::fs::hard_link(temp, to),
+            None => rustix::fs::linkat(
+                rustix::fs::CWD,
+                unnamed.as_str(),
+                rustix::fs::CWD,
+                to,
+                rustix::fs::AtFlags::SYMLINK_FOLLOW,
+            )
+            .map_err(std::io::Error::from),
+        };
+        match write {
+            // Linking fails when the name exists: exactly one writer creates the object.
+            Write::CreateOnly => link(target).map_err(|error| {
+                if error.kind() == std::io::ErrorKind::AlreadyExists {
+                    exists()
+                } else {
+                    cannot(&error)
+                }
+            }),
+            Write::Replace => {
+                let named = match temp {
+                    Some(temp) => temp.to_path_buf(),
+                    None => {
+                        let named = self.temp_path(&self.key_of(target));
+                        link(&named).map_err(|error| cannot(&error))?;
+                        named
+                    }
+                };
+                let renamed = std::fs::rename(&named, target);
+                if renamed.is_err() {
+                    let _ = std::fs::remove_file(&named);
+                }
+                renamed.map_err(|error| cannot(&error))
+            }
+        }
+    }
+
+    fn key_of(&self, path: &Path) -> String {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     pub(crate) async fn download(
@@ -174,13 +307,7 @@ impl FileStore {
         delivery: &mut super::Delivery,
     ) -> Result<(), StoreError> {
         let path = self.path_of(key);
-        let mut file = tokio::fs::File::open(&path).await.map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                self.not_found(key)
-            } else {
-                Self::io_error("read", &path, &error)
-            }
-        })?;
+        let mut file = self.open_object(key).await?;
         loop {
             let mut buffer = Vec::with_capacity(1024 * 1024);
             let read = (&mut file)

@@ -65,6 +65,15 @@ pub const RANGES_IN_FLIGHT: usize = 8;
 /// [`CHUNK_SIZE`], 40 MiB whatever the archive's size or the network's speed.
 pub const UPLOAD_CHUNKS: usize = CONCURRENCY + 1;
 
+/// Whether an upload may replace an existing object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// Replace it atomically.
+    Replace,
+    /// Fail with [`StoreError::Exists`] instead.
+    CreateOnly,
+}
+
 /// Resolves to whether an upload may be completed.
 pub type Confirm = tokio::task::JoinHandle<bool>;
 
@@ -100,6 +109,12 @@ pub enum StoreError {
     /// The store or the network failed repeatedly; a later attempt may succeed.
     #[error("{0}")]
     Transient(String),
+    /// A write that may only create the object found it there already.
+    #[error("{location} already exists")]
+    Exists {
+        /// The object.
+        location: String,
+    },
 }
 
 impl StoreError {
@@ -268,8 +283,29 @@ impl Store {
         confirm: Confirm,
     ) -> Result<(), StoreError> {
         match self {
-            Store::File(store) => store.upload(key, chunks, confirm).await,
-            Store::S3(store) => store.upload(key, chunks, confirm).await,
+            Store::File(store) => store.upload(key, chunks, confirm, Write::Replace).await,
+            Store::S3(store) => store.upload(key, chunks, confirm, Write::Replace).await,
+        }
+    }
+
+    /// Like [`Store::upload_checked`], but only creates the object: when `key` exists already
+    /// (another upload got there first), nothing is written and the error is
+    /// [`StoreError::Exists`]. `file://` stores link the finished file into place, which fails
+    /// when the name exists; S3 stores send `If-None-Match: *`, which AWS S3, `MinIO` and most
+    /// S3-compatible stores honour (one that ignores it replaces the object instead).
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the upload fails, is not confirmed, or `key` exists.
+    pub async fn upload_new(
+        &self,
+        key: &str,
+        chunks: mpsc::Receiver<Bytes>,
+        confirm: Confirm,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::File(store) => store.upload(key, chunks, confirm, Write::CreateOnly).await,
+            Store::S3(store) => store.upload(key, chunks, confirm, Write::CreateOnly).await,
         }
     }
 

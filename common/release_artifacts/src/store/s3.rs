@@ -5,7 +5,8 @@
 //! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
 
 use super::{
-    CONCURRENCY, Confirm, Delivery, ObjectInfo, RANGE_SIZE, RANGES_IN_FLIGHT, StoreError, confirmed,
+    CONCURRENCY, Confirm, Delivery, ObjectInfo, RANGE_SIZE, RANGES_IN_FLIGHT, StoreError, Write,
+    confirmed,
 };
 use crate::Settings;
 use aws_config::BehaviorVersion;
@@ -61,6 +62,29 @@ fn causes(error: &dyn std::error::Error) -> String {
         parts.push(error.to_string());
     }
     parts.join(": ")
+}
+
+/// The ETag S3 gives an object completed from `parts`: the MD5 of their MD5s, then `-` and their
+/// number, quoted; `None` when a part's ETag is not an MD5.
+fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
+    use md5::Digest;
+    let mut hasher = md5::Md5::new();
+    for part in parts {
+        let hex = part.e_tag()?.trim_matches('"');
+        if hex.len() != 32 {
+            return None;
+        }
+        for pair in hex.as_bytes().chunks(2) {
+            let pair = std::str::from_utf8(pair).ok()?;
+            hasher.update([u8::from_str_radix(pair, 16).ok()?]);
+        }
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Some(format!("\"{hex}-{}\"", parts.len()))
 }
 
 /// How often a broken range download is resumed before giving up.
@@ -181,12 +205,20 @@ impl S3Store {
             _ => None,
         };
         let code = error.code().unwrap_or_default();
-        let detail = match (error.message(), code.is_empty()) {
-            (Some(message), _) => format!(" ({code}: {message})"),
-            (None, false) => format!(" ({code})"),
-            (None, true) => String::new(),
+        let detail = match (error.message(), code.is_empty(), status) {
+            (Some(message), _, _) => format!(" ({code}: {message})"),
+            (None, false, _) => format!(" ({code})"),
+            // No code and no message: the store's answer could not be read as one; its reason
+            // is in the error's causes.
+            (None, true, Some(status)) => format!(" (HTTP {status}: {})", causes(error)),
+            (None, true, None) => String::new(),
         };
         match (error, status, code) {
+            (SdkError::ServiceError(_), Some(412), _) | (_, _, "PreconditionFailed") => {
+                StoreError::Exists {
+                    location: self.url_of(key),
+                }
+            }
             (SdkError::ServiceError(_), _, "NoSuchBucket") => StoreError::Permanent(format!(
                 "Couldn't {target}: the bucket {} does not exist at {}{detail}. Check the bucket name in STATIC_ARTIFACTS_URL, and STATIC_ARTIFACTS_ENDPOINT or the region.",
                 self.bucket, self.endpoint
@@ -242,6 +274,14 @@ impl S3Store {
                 "Couldn't {target}: {} did not answer in time, after retries.",
                 self.endpoint
             )),
+            _ if causes(error).to_lowercase().contains("credentials") => {
+                StoreError::Permanent(format!(
+                    "Couldn't {target}: no credentials were found ({}). Set {} and {} (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an AWS profile, or an instance role).",
+                    causes(error),
+                    self.key_id_setting(),
+                    self.secret_setting()
+                ))
+            }
             (SdkError::DispatchFailure(failure), _, _) if !failure.is_user() => {
                 StoreError::Transient(format!(
                     "Couldn't {target}: couldn't reach {} ({}), after retries. Check that the store is up and reachable from here.",
@@ -312,14 +352,15 @@ impl S3Store {
     }
 
     pub(crate) async fn put_small(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.put(key, Bytes::from(bytes)).await
+        self.put(key, Bytes::from(bytes), Write::Replace).await
     }
 
-    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, bytes: Bytes, write: Write) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(self.full_key(key))
+            .set_if_none_match((write == Write::CreateOnly).then(|| "*".to_string()))
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -402,15 +443,16 @@ impl S3Store {
         key: &str,
         mut chunks: mpsc::Receiver<Bytes>,
         confirm: Confirm,
+        write: Write,
     ) -> Result<(), StoreError> {
         let first = chunks.recv().await.unwrap_or_default();
         let Some(second) = chunks.recv().await else {
             confirmed(confirm, &self.url_of(key)).await?;
-            return self.put(key, first).await;
+            return self.put(key, first, write).await;
         };
         let upload_id = self.start_multipart(key).await?;
         let result = self
-            .upload_parts(key, &upload_id, [first, second], chunks, confirm)
+            .upload_parts(key, &upload_id, [first, second], chunks, confirm, write)
             .await;
         if result.is_err() {
             self.abort_multipart(key, &upload_id).await;
@@ -425,6 +467,7 @@ impl S3Store {
         first: [Bytes; 2],
         mut chunks: mpsc::Receiver<Bytes>,
         confirm: Confirm,
+        write: Write,
     ) -> Result<(), StoreError> {
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let mut tasks = JoinSet::new();
@@ -462,11 +505,14 @@ impl S3Store {
         }
         confirmed(confirm, &self.url_of(key)).await?;
         parts.sort_by_key(CompletedPart::part_number);
-        self.client
+        let expected_etag = multipart_etag(&parts);
+        let completed = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(self.full_key(key))
             .upload_id(upload_id)
+            .set_if_none_match((write == Write::CreateOnly).then(|| "*".to_string()))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -474,8 +520,31 @@ impl S3Store {
             )
             .send()
             .await
-            .map_err(|error| self.error("write", key, &error))?;
-        Ok(())
+            .map_err(|error| self.error("write", key, &error));
+        match completed {
+            Ok(_) => Ok(()),
+            Err(error @ StoreError::Exists { .. }) => Err(error),
+            // The store may have completed the upload and then answered in a way that could not
+            // be read (or a retry found the upload already completed): the object is ours when
+            // its ETag is the one our parts make.
+            Err(error) => match self.etag_of(key).await {
+                Some(etag) if expected_etag.as_ref() == Some(&etag) => Ok(()),
+                _ => Err(error),
+            },
+        }
+    }
+
+    /// The ETag of the object `key`, if it can be read.
+    async fn etag_of(&self, key: &str) -> Option<String> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .ok()?;
+        head.e_tag().map(str::to_string)
     }
 
     fn joined(

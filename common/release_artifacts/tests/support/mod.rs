@@ -1,14 +1,17 @@
-//! Helpers shared by the test files: a log that can be read back, sample trees and snapshots.
+//! Helpers shared by the test files: a log that can be read back, sample trees and snapshots,
+//! and the stores every test runs against.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use release_artifacts::Log;
+use release_artifacts::{Log, Settings, Store};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use test_support::s3_server::{S3Server, S3Target, unique_prefix};
 
 /// A log whose lines can be read back.
 #[derive(Clone, Default)]
@@ -93,4 +96,76 @@ pub(crate) fn sample_tree(dir: &Path, salt: &str) {
     std::os::unix::fs::symlink("assets/deep/er/app.js", dir.join("app.js")).unwrap();
     std::os::unix::fs::symlink("deep", dir.join("assets/deep-link")).unwrap();
     std::fs::create_dir(dir.join("empty-folder")).unwrap();
+}
+
+/// A store for one test, as environment variables.
+pub(crate) struct Target {
+    pub(crate) name: &'static str,
+    pub(crate) vars: Vec<(String, String)>,
+    /// The folder of a `file://` store.
+    pub(crate) dir: Option<tempfile::TempDir>,
+}
+
+pub(crate) fn s3s() -> &'static S3Server {
+    static SERVER: OnceLock<S3Server> = OnceLock::new();
+    SERVER.get_or_init(|| S3Server::start().unwrap())
+}
+
+pub(crate) fn file_target() -> Target {
+    let dir = tempfile::tempdir().unwrap();
+    Target {
+        name: "file",
+        vars: vec![(
+            "STATIC_ARTIFACTS_URL".into(),
+            format!("file://{}/store", dir.path().display()),
+        )],
+        dir: Some(dir),
+    }
+}
+
+pub(crate) fn s3_targets(test: &str) -> Vec<Target> {
+    let mut s3 = vec![S3Target::of(s3s())];
+    s3.extend(S3Target::moto());
+    s3.into_iter()
+        .map(|target| Target {
+            name: target.name,
+            vars: target.env(&unique_prefix(test)),
+            dir: None,
+        })
+        .collect()
+}
+
+pub(crate) fn all_targets(test: &str) -> Vec<Target> {
+    let mut targets = vec![file_target()];
+    targets.extend(s3_targets(test));
+    targets
+}
+
+pub(crate) fn settings(target: &Target, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: BTreeMap<String, String> = target.vars.iter().cloned().collect();
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    );
+    Settings::from_vars(
+        move |name| vars.get(name).cloned(),
+        Path::new("/nonexistent/release_id"),
+    )
+    .unwrap()
+}
+
+/// The settings and store of `target` for release `id`, and a work folder holding a sample tree
+/// in `static-artifacts`.
+pub(crate) async fn scene(
+    target: &Target,
+    id: &str,
+    salt: &str,
+) -> (Settings, Store, tempfile::TempDir, PathBuf) {
+    let settings = settings(target, &[("RELEASE_ID", id)]);
+    let store = Store::connect(&settings).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    sample_tree(&source, salt);
+    (settings, store, work, source)
 }

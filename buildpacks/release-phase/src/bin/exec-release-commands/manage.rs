@@ -6,17 +6,21 @@
 use clap::{Parser, Subcommand};
 use release_artifacts::programs;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Manages the static artifacts in the store of STATIC_ARTIFACTS_URL (credentials and other
 /// settings as for upload-release-artifacts).
 ///
 /// Exit status: 0 done; 1 failed; 2 bad arguments; 3 a setting is missing or invalid; 4 the
-/// release has no artifacts.
+/// release has no artifacts; 124 the command took longer than --timeout.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
     #[command(subcommand)]
     command: Command,
+    /// Give up after this many seconds (a store that stops answering, a hung mount).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = programs::DEFAULT_MANAGE_TIMEOUT, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -47,13 +51,15 @@ enum Command {
 }
 
 pub(crate) fn main() -> ExitCode {
-    let code = match Args::parse().command {
-        Command::List => programs::list_main(),
+    let args = Args::parse();
+    let limit = Duration::from_secs(args.timeout);
+    let code = match args.command {
+        Command::List => programs::list_main(limit),
         Command::Prune { keep } => {
-            programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX))
+            programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX), limit)
         }
-        Command::Verify { release } => programs::verify_main(release.as_deref()),
-        Command::Promote { to, release } => programs::promote_main(&to, release.as_deref()),
+        Command::Verify { release } => programs::verify_main(release.as_deref(), limit),
+        Command::Promote { to, release } => programs::promote_main(&to, release.as_deref(), limit),
     };
     ExitCode::from(code)
 }
