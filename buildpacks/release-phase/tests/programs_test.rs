@@ -272,7 +272,18 @@ fn without_static_keys_the_standard_aws_credential_chain_is_used() {
 }
 
 #[test]
-fn sigterm_during_an_upload_aborts_the_multipart_upload_and_exits_143() {
+fn sigterm_sighup_and_sigquit_during_an_upload_abort_the_multipart_upload_and_exit_128_n() {
+    use nix::sys::signal::Signal;
+    for (signal, code) in [
+        (Signal::SIGTERM, 143),
+        (Signal::SIGHUP, 129),
+        (Signal::SIGQUIT, 131),
+    ] {
+        upload_stopped_by(signal, code);
+    }
+}
+
+fn upload_stopped_by(signal: nix::sys::signal::Signal, code: i32) {
     use test_support::fault_proxy::FaultProxy;
     let server = test_support::s3_server::S3Server::start().unwrap();
     let proxy = FaultProxy::start(server.endpoint()).unwrap();
@@ -318,11 +329,11 @@ fn sigterm_during_an_upload_aborts_the_multipart_upload_and_exits_143() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(pid, signal).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("Stopped by SIGTERM: the upload of release v1's static artifacts was cancelled, and nothing was stored"),
+        stderr(&output).contains(&format!("Stopped by {}: the upload of release v1's static artifacts was cancelled, and nothing was stored", signal.as_str())),
         "{}",
         stderr(&output)
     );
@@ -391,4 +402,249 @@ fn a_write_that_fails_during_extraction_fails_cleanly_and_keeps_the_old_content(
         .map(|entry| entry.unwrap().file_name())
         .collect();
     assert_eq!(kept, ["old.html"], "the old content is intact");
+}
+
+/// Environment for the programs with a `file://` store in `store`.
+fn file_store_env(store: &Path, id: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "STATIC_ARTIFACTS_URL".into(),
+            format!("file://{}", store.display()),
+        ),
+        ("RELEASE_ID".into(), id.into()),
+    ]
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[test]
+fn an_upload_killed_outright_leaves_no_temporary_file_in_a_file_store() {
+    let app = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    std::fs::create_dir(app.path().join("static-artifacts")).unwrap();
+    let mut random = fastrand::Rng::with_seed(7);
+    let noise: Vec<u8> = (0..400 << 20).map(|_| random.u8(..)).collect();
+    std::fs::write(app.path().join("static-artifacts/noise.bin"), noise).unwrap();
+    let env = file_store_env(store.path(), "v1");
+    let mut child = Command::new(upload())
+        .current_dir(app.path())
+        .env_clear()
+        .envs(pairs(&env))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the archive is being written into the store, then kill it outright.
+    let fds = format!("/proc/{}/fd", child.id());
+    let store_path = store.path().display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let writing = || {
+        std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with(&store_path))
+            })
+    };
+    while !writing() {
+        assert!(
+            Instant::now() < deadline,
+            "the upload never wrote into the store"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed before it finished");
+    let left: Vec<_> = std::fs::read_dir(store.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in the store: {left:?}");
+}
+
+#[test]
+fn a_load_stopped_by_a_signal_removes_its_staging_folder_and_keeps_the_old_content() {
+    use nix::sys::signal::Signal;
+    use test_support::fault_proxy::FaultProxy;
+    let server = test_support::s3_server::S3Server::start().unwrap();
+    let proxy = FaultProxy::start(server.endpoint()).unwrap();
+    let endpoint = proxy.endpoint();
+    let prefix = test_support::s3_server::unique_prefix("load-signal");
+    let url = format!("s3://artifacts/{prefix}");
+    let env = [
+        ("STATIC_ARTIFACTS_URL", url.as_str()),
+        ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
+        (
+            "STATIC_ARTIFACTS_ACCESS_KEY_ID",
+            test_support::s3_server::ACCESS_KEY_ID,
+        ),
+        (
+            "STATIC_ARTIFACTS_SECRET_ACCESS_KEY",
+            test_support::s3_server::SECRET_ACCESS_KEY,
+        ),
+        ("RELEASE_ID", "v1"),
+    ];
+    let source = tempfile::tempdir().unwrap();
+    std::fs::create_dir(source.path().join("static-artifacts")).unwrap();
+    let mut random = fastrand::Rng::with_seed(9);
+    let noise: Vec<u8> = (0..24 << 20).map(|_| random.u8(..)).collect();
+    std::fs::write(source.path().join("static-artifacts/noise.bin"), noise).unwrap();
+    let output = run(upload(), &[], source.path(), &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    proxy.set_bandwidth(Some(256 * 1024));
+    for (signal, code) in [
+        (Signal::SIGTERM, 143),
+        (Signal::SIGINT, 130),
+        (Signal::SIGHUP, 129),
+    ] {
+        let app = app_with_artifacts();
+        let child = Command::new(download())
+            .current_dir(app.path())
+            .env_clear()
+            .envs(env)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let staging = || {
+            std::fs::read_dir(app.path())
+                .unwrap()
+                .flatten()
+                .any(|entry| entry.file_name().to_string_lossy().contains(".loading-"))
+        };
+        while !staging() {
+            assert!(
+                Instant::now() < deadline,
+                "the load never started extracting"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("Stopped by {} while downloading", signal.as_str()))
+                && stderr(&output).contains("Nothing was changed."),
+            "{}",
+            stderr(&output)
+        );
+        let names: Vec<_> = std::fs::read_dir(app.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["static-artifacts"],
+            "{signal}: nothing else is left"
+        );
+        assert_eq!(
+            std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
+            "hello"
+        );
+    }
+}
+
+#[test]
+fn store_objects_that_are_not_files_fail_at_once_and_management_has_a_time_limit() {
+    let app = app_with_artifacts();
+    let store = tempfile::tempdir().unwrap();
+    let env = file_store_env(store.path(), "v1");
+    let output = run(upload(), &[], app.path(), &pairs(&env));
+    assert!(output.status.success(), "{}", stderr(&output));
+    // A fifo in place of the manifest (a hung network mount blocks the same way).
+    std::fs::remove_file(store.path().join("release-v1.json")).unwrap();
+    nix::unistd::mkfifo(
+        &store.path().join("release-v1.json"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    for args in [&[][..], &["verify"][..]] {
+        let program = if args.is_empty() {
+            download()
+        } else {
+            manage()
+        };
+        let started = Instant::now();
+        let output = run(program, args, app.path(), &pairs(&env));
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            stderr(&output).contains("release-v1.json: it is not a regular file"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
+        "hello"
+    );
+
+    // A store that never answers: every management command gives up at --timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let env = [
+        ("STATIC_ARTIFACTS_URL", "s3://artifacts/app"),
+        ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
+        ("STATIC_ARTIFACTS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("STATIC_ARTIFACTS_SECRET_ACCESS_KEY", SECRET),
+        ("RELEASE_ID", "v1"),
+    ];
+    for command in [
+        &["--timeout", "2", "verify"][..],
+        &["--timeout", "2", "list"],
+        &["--timeout", "2", "prune", "--keep", "1"],
+        &["--timeout", "2", "promote", "--to", "file:///nonexistent/x"],
+    ] {
+        let started = Instant::now();
+        let output = run(manage(), command, app.path(), &env);
+        assert_eq!(
+            output.status.code(),
+            Some(124),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        assert!(started.elapsed() < Duration::from_secs(6), "{command:?}");
+        assert!(
+            stderr(&output).contains("Gave up after 2 s (--timeout)"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    drop(listener);
+}
+
+#[test]
+fn a_load_refuses_the_working_directory_and_the_home_folder() {
+    let app = app_with_artifacts();
+    let store = tempfile::tempdir().unwrap();
+    let mut env = file_store_env(store.path(), "v1");
+    let output = run(upload(), &[], app.path(), &pairs(&env));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let home = app.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(home.join(".profile"), "mine").unwrap();
+    env.push(("HOME".into(), home.display().to_string()));
+    let home_text = home.display().to_string();
+    for (dir, says) in [
+        (".", "it is the working directory (the app)"),
+        ("..", "which a load would delete"),
+        (home_text.as_str(), "it is the home folder"),
+    ] {
+        let output = run(download(), &[dir], app.path(), &pairs(&env));
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(stderr(&output).contains(says), "{dir}: {}", stderr(&output));
+    }
+    assert_eq!(
+        std::fs::read_to_string(home.join(".profile")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
+        "hello"
+    );
 }
