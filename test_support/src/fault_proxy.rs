@@ -7,8 +7,10 @@
 //!   way ([`FaultProxy::set_bandwidth`]), as a real store's network does;
 //! - close or reset a connection after N bytes of a request or of a response
 //!   ([`FaultProxy::break_requests`], [`FaultProxy::break_responses`]);
-//! - answer the next N requests itself with `503 SlowDown` or `500 InternalError`
-//!   ([`FaultProxy::fail_requests`]);
+//! - answer the next N requests itself with `503 SlowDown`, `500 InternalError`, or a `400`
+//!   whose body is not S3's XML ([`FaultProxy::fail_requests`]);
+//! - let one chosen request reach the server but lose its response
+//!   ([`FaultProxy::lose_response_to`]);
 //! - swallow all traffic without answering ([`FaultProxy::set_black_hole`]);
 //! - refuse connections, its port closed ([`FaultProxy::set_refusing`]).
 //!
@@ -38,17 +40,32 @@ pub enum ErrorReply {
     SlowDown,
     /// `500 InternalError`.
     InternalError,
+    /// `400 Bad Request` with an HTML body, as a proxy in front of a store may answer: no S3
+    /// error code or message can be read from it.
+    Unreadable,
 }
 
 impl ErrorReply {
     fn response(self, head_only: bool) -> Vec<u8> {
+        if self == ErrorReply::Unreadable {
+            let body = "<html><body>400 Bad Request: the gateway refused this</body></html>";
+            let mut response = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            if !head_only {
+                response.extend_from_slice(body.as_bytes());
+            }
+            return response;
+        }
         let (status, code, message) = match self {
             ErrorReply::SlowDown => (
                 "503 Slow Down",
                 "SlowDown",
                 "Please reduce your request rate.",
             ),
-            ErrorReply::InternalError => (
+            ErrorReply::InternalError | ErrorReply::Unreadable => (
                 "500 Internal Server Error",
                 "InternalError",
                 "We encountered an internal error. Please try again.",
@@ -84,6 +101,9 @@ struct Faults {
     requests_broken: Option<Breaking>,
     responses_broken: Option<Breaking>,
     failing: Option<(u32, ErrorReply)>,
+    /// The next request with this method whose target holds this text reaches the server, but
+    /// its response is lost.
+    losing: Option<(String, String)>,
     black_hole: bool,
     refusing: bool,
     requests: u64,
@@ -252,6 +272,13 @@ impl FaultProxy {
         self.shared.faults().responses_broken = Some(Breaking { after, times, how });
     }
 
+    /// Forwards the next `method` request whose path or query holds `target_holds` to the
+    /// server, then closes its connection before any of the response reaches the client: the
+    /// server did the work, the client cannot know it.
+    pub fn lose_response_to(&self, method: &str, target_holds: &str) {
+        self.shared.faults().losing = Some((method.to_string(), target_holds.to_string()));
+    }
+
     /// Answers the next `count` requests with `reply` (and closes their connections) instead
     /// of forwarding them.
     pub fn fail_requests(&self, count: u32, reply: ErrorReply) {
@@ -415,12 +442,15 @@ async fn connection(client: TcpStream, upstream: SocketAddr, shared: Arc<Shared>
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     let client_write = Arc::new(tokio::sync::Mutex::new(client_write));
+    let muted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let responses = tokio::spawn(forward_responses(
         server_read,
         Arc::clone(&client_write),
         Arc::clone(&shared),
+        Arc::clone(&muted),
     ));
-    let requests = forward_requests(client_read, server_write, &client_write, &shared).await;
+    let requests =
+        forward_requests(client_read, server_write, &client_write, &shared, &muted).await;
     if requests == Ended::Broken {
         responses.abort();
     } else {
@@ -481,6 +511,7 @@ async fn forward_requests(
     mut server: OwnedWriteHalf,
     client_write: &tokio::sync::Mutex<OwnedWriteHalf>,
     shared: &Shared,
+    muted: &std::sync::atomic::AtomicBool,
 ) -> Ended {
     let mut framing = Framing::Head;
     let mut inbox: Vec<u8> = Vec::new();
@@ -507,6 +538,16 @@ async fn forward_requests(
                             reply
                         });
                         faults.injected += u64::from(failing.is_some());
+                        let lose = faults.losing.as_ref().is_some_and(|(method, holds)| {
+                            request.method == *method && request.target.contains(holds.as_str())
+                        });
+                        if lose {
+                            faults.losing = None;
+                            faults.injected += 1;
+                            // One request at a time on a connection: from here on, every
+                            // response byte is this request's.
+                            muted.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
                         faults.log.push(request.clone());
                         (faults.latency, failing)
                     };
@@ -634,6 +675,7 @@ async fn forward_responses(
     mut server: OwnedReadHalf,
     client: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
     shared: Arc<Shared>,
+    muted: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut buffer = vec![0u8; 64 * 1024];
     let mut sent: u64 = 0;
@@ -647,6 +689,11 @@ async fn forward_responses(
             return;
         }
         let mut client = client.lock().await;
+        if muted.load(std::sync::atomic::Ordering::SeqCst) {
+            break_connection(client.as_ref(), Break::Reset);
+            let _ = client.shutdown().await;
+            return;
+        }
         let due = shared.take_break(|faults| &mut faults.responses_broken, sent, read);
         if let Some((allowed, how)) = due {
             let _ = client.write_all(&buffer[..allowed]).await;

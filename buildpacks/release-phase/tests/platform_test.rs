@@ -405,9 +405,15 @@ fn a_missing_command_gives_127() {
 }
 
 #[test]
-fn sigterm_and_sigint_to_the_release_process_reach_the_running_command_and_nothing_after_it_runs() {
+fn sigterm_sigint_sighup_and_sigquit_to_the_release_process_reach_the_running_command_and_nothing_after_it_runs()
+ {
     use nix::sys::signal::Signal;
-    for (signal, name) in [(Signal::SIGTERM, "TERM"), (Signal::SIGINT, "INT")] {
+    for (signal, name) in [
+        (Signal::SIGTERM, "TERM"),
+        (Signal::SIGINT, "INT"),
+        (Signal::SIGHUP, "HUP"),
+        (Signal::SIGQUIT, "QUIT"),
+    ] {
         let app = tempfile::tempdir().unwrap();
         std::fs::write(
             app.path().join("project.toml"),

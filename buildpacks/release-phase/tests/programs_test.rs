@@ -648,3 +648,70 @@ fn a_load_refuses_the_working_directory_and_the_home_folder() {
         "hello"
     );
 }
+
+#[test]
+fn without_any_credentials_the_message_says_to_set_them() {
+    let app = app_with_artifacts();
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().display().to_string();
+    // Nothing listens on port 9: the message must be about credentials, not the store.
+    let env = [
+        ("STATIC_ARTIFACTS_URL", "s3://artifacts/app"),
+        ("STATIC_ARTIFACTS_ENDPOINT", "http://127.0.0.1:9"),
+        ("HOME", home_path.as_str()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("RELEASE_ID", "v1"),
+    ];
+    let output = run(upload(), &[], app.path(), &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("no credentials were found")
+            && said.contains(
+                "Set STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY"
+            )
+            && !said.contains("check that the store is up"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+}
+
+#[test]
+fn an_unreadable_file_fails_the_upload_naming_it_and_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let app = app_with_artifacts();
+    let store = tempfile::tempdir().unwrap();
+    let secret = app.path().join("static-artifacts/css/secret.css");
+    std::fs::write(&secret, "body{}").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for dir in [app.path(), store.path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let env = file_store_env(&store.path().join("artifacts"), "v1");
+    let mut command = Command::new(upload());
+    command
+        .current_dir(app.path())
+        .env_clear()
+        .envs(pairs(&env));
+    // Root reads any file: run as nobody. (A file this test made is owned by its user.)
+    if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&secret).unwrap()) == 0 {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("couldn't read \"css/secret.css\": Permission denied (os error 13). Make it readable by the user the release phase runs as (chmod), or remove it"),
+        "{}",
+        stderr(&output)
+    );
+    let stored: Vec<_> = std::fs::read_dir(store.path())
+        .unwrap()
+        .flat_map(|entry| {
+            std::fs::read_dir(entry.unwrap().path())
+                .into_iter()
+                .flatten()
+        })
+        .collect();
+    assert!(stored.is_empty(), "nothing is stored: {stored:?}");
+}

@@ -182,11 +182,17 @@ impl Source {
 async fn read_manifest(store: &Store, id: &ReleaseId) -> Result<Option<Manifest>, ArtifactError> {
     let key = manifest_key(id);
     match store.get_small(&key).await? {
-        Some(bytes) => Ok(Some(Manifest::parse(
-            &bytes,
-            &store.location_of(&key),
-            Some(id),
-        )?)),
+        Some(bytes) => Ok(Some(
+            Manifest::parse(&bytes, &store.location_of(&key), Some(id)).map_err(|bad| {
+                BadDocument {
+                    message: format!(
+                        "{}. Run the release phase of release {id} again to upload its artifacts, or delete it",
+                        bad.message
+                    ),
+                    ..bad
+                }
+            })?,
+        )),
         None => Ok(None),
     }
 }
@@ -641,7 +647,14 @@ async fn find_loadable(
 
 async fn read_latest(store: &Store) -> Result<Option<Latest>, ArtifactError> {
     match store.get_small(LATEST_KEY).await? {
-        Some(bytes) => Ok(Some(Latest::parse(&bytes)?)),
+        Some(bytes) => Ok(Some(Latest::parse(&bytes).map_err(|bad| BadDocument {
+            key: store.location_of(LATEST_KEY),
+            message: format!(
+                "{}. Publish a release again (its release phase rewrites it), or delete it",
+                bad.message
+            ),
+            ..bad
+        })?)),
         None => Ok(None),
     }
 }

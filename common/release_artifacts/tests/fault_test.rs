@@ -426,3 +426,54 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
         .unwrap();
     assert_eq!(snapshot(&dest), snapshot(&source));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_whose_completion_answer_is_lost_is_known_by_its_etag_and_stored_whole() {
+    let faulty = Faulty::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    large_tree(&source);
+    // The store completes the multipart upload, but its answer never arrives; the retry is
+    // told the upload does not exist any more.
+    faulty.proxy.lose_response_to("POST", "uploadId=");
+    let settings = faulty.settings("v1", &[]);
+    let store = Store::connect(&settings).await.unwrap();
+    let log = Captured::default();
+    let manifest = upload_release(&store, &settings, &source, &log.log())
+        .await
+        .unwrap();
+    assert!(faulty.proxy.faults_injected() >= 1);
+    let id = ReleaseId::new("v1").unwrap();
+    let verified = release_artifacts::verify_release(&store, &id, &log.log(), far())
+        .await
+        .unwrap();
+    assert_eq!(verified.sha256, manifest.sha256);
+    assert_eq!(
+        faulty.stored(),
+        (
+            vec!["release-v1.json".into(), "release-v1.tar.zst".into()],
+            0
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_answer_without_an_s3_error_keeps_its_status_and_reason_in_the_message() {
+    let faulty = Faulty::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    sample_tree(&source, "unreadable");
+    faulty.proxy.fail_requests(100, ErrorReply::Unreadable);
+    let settings = faulty.settings("v1", &[]);
+    let store = Store::connect(&settings).await.unwrap();
+    let error = upload_release(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("Couldn't read s3://artifacts/faults/release-v1.json (HTTP 400: ")
+            && error.contains("400 Bad Request: the gateway refused this"),
+        "{error}"
+    );
+    assert_eq!(faulty.stored(), (Vec::new(), 0));
+}

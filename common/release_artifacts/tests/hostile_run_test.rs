@@ -442,3 +442,114 @@ async fn a_load_removes_staging_folders_that_no_live_load_holds() {
     );
     assert_eq!(snapshot(&dest), snapshot(&source));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_latest_json_fails_the_fallback_saying_where_and_what_to_do() {
+    for target in all_targets("bad-latest") {
+        let (settings, store, work, _source) = scene(&target, "v2", "bad-latest").await;
+        store.put_small(LATEST_KEY, b"{}".to_vec()).await.unwrap();
+        let error = load_release(
+            &store,
+            &settings,
+            &work.path().join("loaded"),
+            &Captured::default().log(),
+            far(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        let location = store.location_of(LATEST_KEY);
+        assert!(
+            error.starts_with(&format!(
+                "{location} is not a valid latest.json: missing field"
+            )) && error
+                .ends_with("Publish a release again (its release phase rewrites it), or delete it"),
+            "{}: {error}",
+            target.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_whose_manifest_cannot_be_written_leaves_no_archive() {
+    let target = file_target();
+    let (settings, store, _work, source) = scene(&target, "v1", "no-manifest").await;
+    // A folder where the manifest goes: the archive is stored, the manifest cannot be.
+    let store_dir = target.dir.as_ref().unwrap().path().join("store");
+    std::fs::create_dir_all(store_dir.join("release-v1.json/in-the-way")).unwrap();
+    let error = upload_release(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("release-v1.json"), "{error}");
+    let left: Vec<_> = std::fs::read_dir(&store_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["release-v1.json"], "no archive without its manifest");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_path_too_long_to_read_fails_the_upload_naming_it_and_what_to_do() {
+    let target = file_target();
+    let (settings, store, _work, source) = scene(&target, "v1", "long").await;
+    // 25 folders of 200 characters: past PATH_MAX (4096) from the folder's own path.
+    let name = "n".repeat(200);
+    let mut folder = rustix::fs::open(
+        &source,
+        rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    for _ in 0..25 {
+        rustix::fs::mkdirat(&folder, name.as_str(), rustix::fs::Mode::RWXU).unwrap();
+        folder = rustix::fs::openat(
+            &folder,
+            name.as_str(),
+            rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+    }
+    let error = upload_release(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("couldn't read \"{}", "n".repeat(100)))
+            && error.contains("File name too long")
+            && error.ends_with("Shorten its name or its path"),
+        "{error}"
+    );
+    assert_eq!(keys(&store).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mount_point_is_refused_as_the_load_folder_saying_what_to_do() {
+    let target = file_target();
+    let (settings, store, work, source) = scene(&target, "v1", "mount").await;
+    upload_release(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
+    let dest = work.path().join("volume");
+    std::fs::create_dir(&dest).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&dest)
+        .status();
+    if !mounted.is_ok_and(|status| status.success()) {
+        eprintln!("skipped: this machine does not let the tests mount a tmpfs");
+        return;
+    }
+    std::fs::write(dest.join("mine.txt"), "mine").unwrap();
+    let result = load_release(&store, &settings, &dest, &Captured::default().log(), far()).await;
+    let kept = std::fs::read_to_string(dest.join("mine.txt"));
+    let _ = std::process::Command::new("umount").arg(&dest).status();
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("it is a mount point")
+            && error.contains("Load into a folder inside the volume instead"),
+        "{error}"
+    );
+    assert_eq!(kept.unwrap(), "mine");
+}

@@ -74,8 +74,8 @@ fn read_hint(error: &io::Error) -> &'static str {
 /// zstd level: fast, and still much smaller than gzip's default.
 const ZSTD_LEVEL: i32 = 3;
 
-/// Checks, without reading any file, that every entry of `dir` can be archived and loaded: the
-/// same checks [`pack`] makes on the way, done before anything is stored.
+/// Checks, without reading any file's content, that every entry of `dir` can be archived and
+/// loaded: the same checks [`pack`] makes on the way, done before anything is stored.
 ///
 /// # Errors
 ///
@@ -83,8 +83,24 @@ const ZSTD_LEVEL: i32 = 3;
 pub fn check_folder(dir: &Path) -> Result<(), PackError> {
     let mut folders = HashSet::new();
     walk(dir, Path::new(""), &mut |relative, metadata| {
-        check_entry(dir, relative, metadata, &mut folders).map(|_| ())
+        if let Checked::File = check_entry(dir, relative, metadata, &mut folders)? {
+            // Readable now, or refused before anything is stored.
+            open_file(dir, relative).map_err(|error| PackError::Read {
+                path: relative.to_path_buf(),
+                error,
+            })?;
+        }
+        Ok(())
     })
+}
+
+/// Opens the file `dir/relative` for reading, not following a link and not waiting on a fifo,
+/// should it have been replaced by one since it was listed.
+fn open_file(dir: &Path, relative: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(dir.join(relative))
 }
 
 /// Writes the archive of the folder `dir` into `out`.
@@ -252,13 +268,7 @@ fn append_file<W: Write>(
         path: relative.to_path_buf(),
         error,
     };
-    // Not following a link, and not waiting on a fifo, should the file be replaced by one
-    // since it was listed.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(dir.join(relative))
-        .map_err(cannot)?;
+    let file = open_file(dir, relative).map_err(cannot)?;
     let before = file.metadata().map_err(cannot)?;
     if !before.is_file() {
         return Err(PackError::Changed {

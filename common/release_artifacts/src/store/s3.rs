@@ -87,6 +87,33 @@ fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
     Some(format!("\"{hex}-{}\"", parts.len()))
 }
 
+/// The text of a response body that is not S3's XML (an HTML error page, say): tags dropped,
+/// spaces collapsed, cut to 200 characters.
+fn plain_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if in_tag => {}
+            c if c.is_control() => plain.push(' '),
+            c => plain.push(c),
+        }
+    }
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    let joined = words.join(" ");
+    let mut cut: String = joined.chars().take(200).collect();
+    if cut.len() < joined.len() {
+        cut.push_str("...");
+    }
+    cut
+}
+
 /// How often a broken range download is resumed before giving up.
 const RANGE_ATTEMPTS: u32 = 6;
 
@@ -200,9 +227,12 @@ impl S3Store {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let target = format!("{action} {}", self.url_of(key));
-        let status = match error {
-            SdkError::ServiceError(context) => Some(context.raw().status().as_u16()),
-            _ => None,
+        let (status, body) = match error {
+            SdkError::ServiceError(context) => (
+                Some(context.raw().status().as_u16()),
+                context.raw().body().bytes().map(plain_text),
+            ),
+            _ => (None, None),
         };
         let code = error.code().unwrap_or_default();
         let detail = match (error.message(), code.is_empty(), status) {
@@ -210,7 +240,11 @@ impl S3Store {
             (None, false, _) => format!(" ({code})"),
             // No code and no message: the store's answer could not be read as one; its reason
             // is in the error's causes.
-            (None, true, Some(status)) => format!(" (HTTP {status}: {})", causes(error)),
+            (None, true, Some(status)) => format!(
+                " (HTTP {status}: {})",
+                body.filter(|body| !body.is_empty())
+                    .unwrap_or_else(|| causes(error))
+            ),
             (None, true, None) => String::new(),
         };
         match (error, status, code) {
@@ -274,14 +308,9 @@ impl S3Store {
                 "Couldn't {target}: {} did not answer in time, after retries.",
                 self.endpoint
             )),
-            _ if causes(error).to_lowercase().contains("credentials") => {
-                StoreError::Permanent(format!(
-                    "Couldn't {target}: no credentials were found ({}). Set {} and {} (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an AWS profile, or an instance role).",
-                    causes(error),
-                    self.key_id_setting(),
-                    self.secret_setting()
-                ))
-            }
+            _ if causes(error).contains("no credentials found") => StoreError::Permanent(format!(
+                "Couldn't {target}: no credentials were found (none in STATIC_ARTIFACTS_*, and none from the standard AWS chain: environment, profile, web identity, container or instance metadata). Set STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or give this machine a profile or a role)."
+            )),
             (SdkError::DispatchFailure(failure), _, _) if !failure.is_user() => {
                 StoreError::Transient(format!(
                     "Couldn't {target}: couldn't reach {} ({}), after retries. Check that the store is up and reachable from here.",
