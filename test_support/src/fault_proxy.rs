@@ -505,6 +505,34 @@ fn parse_head(buffer: &[u8]) -> Option<(usize, RequestLine, Option<u64>)> {
     Some((end, request, length))
 }
 
+/// Counts and logs `request`, and takes the faults due for it: its latency, an error to answer
+/// instead of forwarding it, and whether its response is lost (then `muted` is set).
+fn note_request(
+    shared: &Shared,
+    request: &RequestLine,
+    muted: &std::sync::atomic::AtomicBool,
+) -> (Duration, Option<ErrorReply>) {
+    let mut faults = shared.faults();
+    faults.requests += 1;
+    let failing = faults.failing.map(|(count, reply)| {
+        faults.failing = (count > 1).then_some((count - 1, reply));
+        reply
+    });
+    faults.injected += u64::from(failing.is_some());
+    let lose = faults.losing.as_ref().is_some_and(|(method, holds)| {
+        request.method == *method && request.target.contains(holds.as_str())
+    });
+    if lose {
+        faults.losing = None;
+        faults.injected += 1;
+        // One request at a time on a connection: from here on, every response byte is this
+        // request's.
+        muted.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    faults.log.push(request.clone());
+    (faults.latency, failing)
+}
+
 /// Forwards requests to the server, one HTTP request at a time, applying the request faults.
 async fn forward_requests(
     mut client: OwnedReadHalf,
@@ -530,27 +558,7 @@ async fn forward_requests(
                         }
                         break;
                     };
-                    let (latency, failing) = {
-                        let mut faults = shared.faults();
-                        faults.requests += 1;
-                        let failing = faults.failing.map(|(count, reply)| {
-                            faults.failing = (count > 1).then_some((count - 1, reply));
-                            reply
-                        });
-                        faults.injected += u64::from(failing.is_some());
-                        let lose = faults.losing.as_ref().is_some_and(|(method, holds)| {
-                            request.method == *method && request.target.contains(holds.as_str())
-                        });
-                        if lose {
-                            faults.losing = None;
-                            faults.injected += 1;
-                            // One request at a time on a connection: from here on, every
-                            // response byte is this request's.
-                            muted.store(true, std::sync::atomic::Ordering::SeqCst);
-                        }
-                        faults.log.push(request.clone());
-                        (faults.latency, failing)
-                    };
+                    let (latency, failing) = note_request(shared, &request, muted);
                     if let Some(reply) = failing {
                         let body = length.unwrap_or(0);
                         let already = (inbox.len() - end) as u64;

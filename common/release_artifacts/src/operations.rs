@@ -281,31 +281,9 @@ pub async fn upload_release_until(
     let started = Instant::now();
     let compression = settings.compression;
     let key = archive_key(&id, compression);
-    let existing = read_manifest(store, &id).await?;
-    if let Some(existing) = &existing {
-        let digest = digest_of(dir, existing.format).await?;
-        let stored = store.size_of(&existing.archive_key).await?;
-        if digest == existing.sha256 && stored == Some(existing.size) {
-            log.line(&format!(
-                "Release {id}'s static artifacts are already stored with the same digest at {}: nothing to upload.",
-                store.location_of(&existing.archive_key)
-            ));
-            return Ok(existing.clone());
-        }
-        if existing.published_at_ms.is_some() {
-            return Err(ArtifactError::Immutable {
-                location: store.location_of(&existing.archive_key),
-                id,
-            });
-        }
-        log.warning(&format!(
-            "Replacing release {id}'s static artifacts from an earlier release phase that did not complete (never published)."
-        ));
-        // The manifest goes first: without it, loaders no longer pick the archive.
-        store.delete(&manifest_key(&id)).await?;
-        store.delete(&existing.archive_key).await?;
+    if let Some(stored) = settle_earlier_upload(store, &id, dir, log).await? {
+        return Ok(stored);
     }
-
     log.line(&format!(
         "Uploading {} to {} ({compression})",
         dir.display(),
@@ -367,6 +345,42 @@ pub async fn upload_release_until(
         rate(size, elapsed)
     ));
     Ok(manifest)
+}
+
+/// Deals with artifacts an earlier upload stored for release `id`: returns their manifest when
+/// they are what `dir` holds (nothing to upload), refuses to replace published ones, and
+/// removes unpublished ones (left by a release phase that did not complete).
+async fn settle_earlier_upload(
+    store: &Store,
+    id: &ReleaseId,
+    dir: &Path,
+    log: &Log,
+) -> Result<Option<Manifest>, ArtifactError> {
+    let Some(existing) = read_manifest(store, id).await? else {
+        return Ok(None);
+    };
+    let digest = digest_of(dir, existing.format).await?;
+    let stored = store.size_of(&existing.archive_key).await?;
+    if digest == existing.sha256 && stored == Some(existing.size) {
+        log.line(&format!(
+            "Release {id}'s static artifacts are already stored with the same digest at {}: nothing to upload.",
+            store.location_of(&existing.archive_key)
+        ));
+        return Ok(Some(existing));
+    }
+    if existing.published_at_ms.is_some() {
+        return Err(ArtifactError::Immutable {
+            location: store.location_of(&existing.archive_key),
+            id: id.clone(),
+        });
+    }
+    log.warning(&format!(
+        "Replacing release {id}'s static artifacts from an earlier release phase that did not complete (never published)."
+    ));
+    // The manifest goes first: without it, loaders no longer pick the archive.
+    store.delete(&manifest_key(id)).await?;
+    store.delete(&existing.archive_key).await?;
+    Ok(None)
 }
 
 /// The SHA-256 and size of the stored object `key`, read whole; `None` when it is not there.

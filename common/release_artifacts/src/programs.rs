@@ -272,7 +272,12 @@ pub fn promote_main(to: &str, release: Option<&str>, limit: Duration) -> u8 {
         let from = Store::connect(settings).await?;
         let to = Store::connect(&settings.with_url(target_url)).await?;
         let doing = format!("promoting release {id}");
-        within(limit, &doing, promote_release(&from, &to, &id, &log)).await
+        Box::pin(within(
+            limit,
+            &doing,
+            promote_release(&from, &to, &id, &log),
+        ))
+        .await
     });
     result.map_or_else(|code| code, |_| 0)
 }

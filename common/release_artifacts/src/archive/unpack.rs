@@ -136,7 +136,7 @@ fn explained(message: String) -> io::Error {
 /// own quote the header's fields, which in a misaligned archive are file contents, so they
 /// become one plain sentence that quotes nothing.
 fn from_tar(error: io::Error, number: u64) -> UnpackError {
-    if error.get_ref().is_some_and(|inner| inner.is::<Explained>()) {
+    if matches!(error.get_ref(), Some(inner) if inner.is::<Explained>()) {
         return UnpackError::Io(error);
     }
     UnpackError::Io(io::Error::new(

@@ -229,18 +229,16 @@ impl FileStore {
             .custom_flags(libc::O_TMPFILE)
             .mode(0o666)
             .open(&self.dir);
-        match unnamed {
-            Ok(file) => Ok((file, None)),
-            Err(_) => {
-                let temp = self.temp_path(key);
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o666)
-                    .open(&temp)?;
-                Ok((file, Some(temp)))
-            }
+        if let Ok(file) = unnamed {
+            return Ok((file, None));
         }
+        let temp = self.temp_path(key);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .open(&temp)?;
+        Ok((file, Some(temp)))
     }
 
     /// Gives the complete `file` (written unnamed, or at `temp`) the name `target`.
@@ -278,13 +276,12 @@ impl FileStore {
                 }
             }),
             Write::Replace => {
-                let named = match temp {
-                    Some(temp) => temp.to_path_buf(),
-                    None => {
-                        let named = self.temp_path(&self.key_of(target));
-                        link(&named).map_err(|error| cannot(&error))?;
-                        named
-                    }
+                let named = if let Some(temp) = temp {
+                    temp.to_path_buf()
+                } else {
+                    let named = self.temp_path(&key_of(target));
+                    link(&named).map_err(|error| cannot(&error))?;
+                    named
                 };
                 let renamed = std::fs::rename(&named, target);
                 if renamed.is_err() {
@@ -293,12 +290,6 @@ impl FileStore {
                 renamed.map_err(|error| cannot(&error))
             }
         }
-    }
-
-    fn key_of(&self, path: &Path) -> String {
-        path.file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default()
     }
 
     pub(crate) async fn download(
@@ -323,4 +314,11 @@ impl FileStore {
             }
         }
     }
+}
+
+/// The key of the object at `path` (its file name).
+fn key_of(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -64,8 +64,8 @@ fn causes(error: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-/// The ETag S3 gives an object completed from `parts`: the MD5 of their MD5s, then `-` and their
-/// number, quoted; `None` when a part's ETag is not an MD5.
+/// The `ETag` S3 gives an object completed from `parts`: the MD5 of their MD5s, then `-` and
+/// their number, quoted; `None` when a part's `ETag` is not an MD5.
 fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
     use md5::Digest;
     let mut hasher = md5::Md5::new();
@@ -79,11 +79,14 @@ fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
             hasher.update([u8::from_str_radix(pair, 16).ok()?]);
         }
     }
-    let hex: String = hasher
+    let hex = hasher
         .finalize()
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+        .fold(String::new(), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
     Some(format!("\"{hex}-{}\"", parts.len()))
 }
 
@@ -563,7 +566,7 @@ impl S3Store {
         }
     }
 
-    /// The ETag of the object `key`, if it can be read.
+    /// The `ETag` of the object `key`, if it can be read.
     async fn etag_of(&self, key: &str) -> Option<String> {
         let head = self
             .client
