@@ -140,7 +140,10 @@ fn release_commands_run_in_order_through_the_release_process() {
             "download-release-artifacts",
             "Usage: download-release-artifacts [DIR]",
         ),
-        ("release-artifacts", "Usage: release-artifacts <COMMAND>"),
+        (
+            "release-artifacts",
+            "Usage: release-artifacts [OPTIONS] <COMMAND>",
+        ),
         (
             "save-release-artifacts",
             "Usage: save-release-artifacts [DIR]",

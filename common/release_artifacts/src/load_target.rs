@@ -35,10 +35,12 @@ pub(crate) fn check_load_target(dir: &Path, store: &Store) -> Result<(), Artifac
                 "it exists and is not a folder; a load would replace it. Remove it, or load into another folder".into(),
             ));
         }
-        if let (Ok(own), Some(parent)) = (std::fs::metadata(dir), resolved.parent())
+        // (A link is replaced itself, wherever it points: only a folder can be a mount point.)
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(parent) = absolute.parent()
             && let Ok(above) = std::fs::metadata(parent)
-            && own.is_dir()
-            && own.dev() != above.dev()
+            && metadata.is_dir()
+            && metadata.dev() != above.dev()
         {
             return Err(refuse(
                 "it is a mount point (a volume?), and a load swaps in a new folder by renaming. Load into a folder inside the volume instead".into(),

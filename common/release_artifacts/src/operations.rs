@@ -302,7 +302,7 @@ pub async fn upload_release_until(
         Err(Streamed::Failed(error)) => return Err(error),
         // Another upload of this release stored its archive first: fine if it is the same.
         Err(Streamed::Exists((summary, sha256, size))) => {
-            if stored_digest(store, &key).await? != Some((sha256.clone(), size)) {
+            if stored_digest_when_there(store, &key).await? != Some((sha256.clone(), size)) {
                 return Err(ArtifactError::Conflict {
                     id,
                     location: store.location_of(&key),
@@ -380,6 +380,21 @@ async fn settle_earlier_upload(
     // The manifest goes first: without it, loaders no longer pick the archive.
     store.delete(&manifest_key(id)).await?;
     store.delete(&existing.archive_key).await?;
+    Ok(None)
+}
+
+/// [`stored_digest`] of an object another upload is completing: it may take a moment to appear
+/// (S3 answers a write at the same moment with 409 `ConditionalRequestConflict`).
+async fn stored_digest_when_there(
+    store: &Store,
+    key: &str,
+) -> Result<Option<(String, u64)>, ArtifactError> {
+    for _ in 0..10 {
+        if let Some(digest) = stored_digest(store, key).await? {
+            return Ok(Some(digest));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     Ok(None)
 }
 

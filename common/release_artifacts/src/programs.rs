@@ -293,3 +293,27 @@ fn chosen_release(settings: &Settings, release: Option<&str>) -> Result<ReleaseI
         None => Ok(settings.release_id()?.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_blocked_past_the_deadline_does_not_keep_the_program_from_exiting() {
+        let started = Instant::now();
+        let result: Result<(), u8> = run(&Log::stderr(""), "Reading", async |_| {
+            // A read that never returns, as on a hung network mount.
+            let _blocked = tokio::task::spawn_blocking(|| {
+                std::thread::sleep(Duration::from_hours(1));
+            });
+            within(
+                Duration::from_millis(200),
+                "reading",
+                std::future::pending(),
+            )
+            .await
+        });
+        assert_eq!(result, Err(EXIT_TIMED_OUT));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

@@ -251,11 +251,12 @@ impl S3Store {
             (None, true, None) => String::new(),
         };
         match (error, status, code) {
-            (SdkError::ServiceError(_), Some(412), _) | (_, _, "PreconditionFailed") => {
-                StoreError::Exists {
-                    location: self.url_of(key),
-                }
-            }
+            // 409 ConditionalRequestConflict: AWS S3 saw another write of the same key at the
+            // same moment.
+            (SdkError::ServiceError(_), Some(412), _)
+            | (_, _, "PreconditionFailed" | "ConditionalRequestConflict") => StoreError::Exists {
+                location: self.url_of(key),
+            },
             (SdkError::ServiceError(_), _, "NoSuchBucket") => StoreError::Permanent(format!(
                 "Couldn't {target}: the bucket {} does not exist at {}{detail}. Check the bucket name in STATIC_ARTIFACTS_URL, and STATIC_ARTIFACTS_ENDPOINT or the region.",
                 self.bucket, self.endpoint

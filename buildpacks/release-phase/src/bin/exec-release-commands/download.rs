@@ -17,8 +17,12 @@ use std::process::ExitCode;
 /// As an exec.d program it writes STATIC_ARTIFACTS_LOADED_FROM_KEY and
 /// STATIC_ARTIFACTS_LOADED_RELEASE_ID to file descriptor 3.
 ///
+/// DIR must be a folder of its own: the load refuses a file, a mount point, and a folder that is
+/// or holds the store, the working directory or the home folder.
+///
 /// Exit status: 0 loaded; 1 the load failed; 2 bad arguments; 3 a setting is missing or invalid;
-/// 4 no artifacts for this release (and no fallback); 124 timed out.
+/// 4 no artifacts for this release (and no fallback); 124 timed out; 128+N stopped by signal N
+/// (SIGTERM, SIGINT, SIGHUP, SIGQUIT), DIR unchanged.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
