@@ -1070,6 +1070,17 @@ pub async fn prune_releases(
             (!spared).then(|| (id, manifest.archive_key.clone()))
         })
         .collect();
+    // Listing thousands of manifests takes a while: a release published again meanwhile (a
+    // re-run release phase) is spared.
+    let latest_now = read_latest(store)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|latest| latest.id());
+    let doomed: Vec<(ReleaseId, String)> = doomed
+        .into_iter()
+        .filter(|(id, _)| latest_now.as_ref() != Some(id))
+        .collect();
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
     let mut deletions = tokio::task::JoinSet::new();
     for (order, (id, archive)) in doomed.into_iter().enumerate() {
