@@ -929,3 +929,38 @@ fn is_static_elf(elf: &[u8]) -> bool {
         u32::try_from(number(header, 4)).is_ok_and(|kind| kind != PT_INTERP)
     })
 }
+
+#[test]
+fn a_release_build_leaving_a_link_outside_fails_the_release_before_any_release_command() {
+    let (app, built) = build_project_toml(
+        r#"
+        [com.heroku.phase.release-build]
+        command = "bash"
+        args = ["-c", "mkdir -p static-artifacts && echo hi > static-artifacts/index.html && ln -s /etc/passwd static-artifacts/p"]
+
+        [[com.heroku.phase.release]]
+        command = "bash"
+        args = ["-c", "echo release >> release-trace.txt"]
+        "#,
+    );
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/store", store.path().display());
+    let run = built
+        .launch(
+            "release",
+            &[("STATIC_ARTIFACTS_URL", url.as_str()), ("RELEASE_ID", "v1")],
+        )
+        .unwrap();
+    assert_eq!(exit_code(run.status), Some(1), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "", "no release command ran");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("\"p\": it links to /etc/passwd, outside the folder"),
+        "{}",
+        run.stderr
+    );
+    let stored: Vec<_> = std::fs::read_dir(store.path().join("store"))
+        .map(|entries| entries.flatten().map(|entry| entry.file_name()).collect())
+        .unwrap_or_default();
+    assert!(stored.is_empty(), "nothing is stored: {stored:?}");
+}
