@@ -10,7 +10,7 @@ use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
 use libcnb::data::{layer_name, process_type};
 use libcnb::layer::UncachedLayerDefinition;
 use release_commands::ReleasePlan;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The plan file's name inside the layer.
 const PLAN_FILE: &str = "release-plan.toml";
@@ -53,9 +53,8 @@ pub(crate) fn write(
     for (name, target) in LINKS {
         let link = bin_dir.join(name);
         std::os::unix::fs::symlink(target, &link).map_err(|source| {
-            ReleasePhaseError::CannotInstallProgram {
-                from: PathBuf::from(target),
-                to: link.clone(),
+            ReleasePhaseError::CannotLinkProgram {
+                link: link.clone(),
                 source,
             }
         })?;
@@ -67,9 +66,8 @@ pub(crate) fn write(
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::hard_link(&runner, &loader));
-        linked.map_err(|source| ReleasePhaseError::CannotInstallProgram {
-            from: runner.clone(),
-            to: loader.clone(),
+        linked.map_err(|source| ReleasePhaseError::CannotAddWebLoader {
+            loader: loader.clone(),
             source,
         })?;
         print::bullet(format!(
@@ -101,7 +99,7 @@ fn install(from: &Path, to: &Path) -> Result<(), ReleasePhaseError> {
         }
         std::fs::copy(from, to).map(|_| ())
     };
-    copy().map_err(|source| ReleasePhaseError::CannotInstallProgram {
+    copy().map_err(|source| ReleasePhaseError::CannotCopyProgram {
         from: from.to_path_buf(),
         to: to.to_path_buf(),
         source,
