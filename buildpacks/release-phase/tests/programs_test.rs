@@ -37,6 +37,15 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Checks that the app's `static-artifacts/` of [`app_with_artifacts`] is as it was.
+fn assert_old_content(app: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(app.join("static-artifacts/index.html")).unwrap(),
+        "hello",
+        "the old content is intact"
+    );
+}
+
 fn app_with_artifacts() -> tempfile::TempDir {
     let app = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(app.path().join("static-artifacts/css")).unwrap();
@@ -223,10 +232,7 @@ fn a_black_holed_store_gives_up_within_the_load_timeout_and_changes_nothing() {
         "{}",
         stderr(&output)
     );
-    assert_eq!(
-        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
-        "hello"
-    );
+    assert_old_content(app.path());
     let names: Vec<_> = std::fs::read_dir(app.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -542,10 +548,7 @@ fn a_load_stopped_by_a_signal_removes_its_staging_folder_and_keeps_the_old_conte
             ["static-artifacts"],
             "{signal}: nothing else is left"
         );
-        assert_eq!(
-            std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
-            "hello"
-        );
+        assert_old_content(app.path());
     }
 }
 
@@ -579,10 +582,7 @@ fn store_objects_that_are_not_files_fail_at_once_and_management_has_a_time_limit
             stderr(&output)
         );
     }
-    assert_eq!(
-        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
-        "hello"
-    );
+    assert_old_content(app.path());
 
     // A store that never answers: every management command gives up at --timeout.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -643,10 +643,7 @@ fn a_load_refuses_the_working_directory_and_the_home_folder() {
         std::fs::read_to_string(home.join(".profile")).unwrap(),
         "mine"
     );
-    assert_eq!(
-        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
-        "hello"
-    );
+    assert_old_content(app.path());
 }
 
 #[test]

@@ -267,17 +267,15 @@ pub async fn upload_release_until(
         });
     }
     // Every entry must be one that loads accept, before anything is stored.
+    let cannot = |message: String| ArtifactError::CannotPack {
+        dir: dir.to_path_buf(),
+        message,
+    };
     let check_dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || check_folder(&check_dir))
         .await
-        .map_err(|error| ArtifactError::CannotPack {
-            dir: dir.to_path_buf(),
-            message: error.to_string(),
-        })?
-        .map_err(|error| ArtifactError::CannotPack {
-            dir: dir.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        .map_err(|error| cannot(error.to_string()))?
+        .map_err(|error| cannot(error.to_string()))?;
     let started = Instant::now();
     let compression = settings.compression;
     let key = archive_key(&id, compression);

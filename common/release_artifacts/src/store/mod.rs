@@ -282,10 +282,7 @@ impl Store {
         chunks: mpsc::Receiver<Bytes>,
         confirm: Confirm,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::File(store) => store.upload(key, chunks, confirm, Write::Replace).await,
-            Store::S3(store) => store.upload(key, chunks, confirm, Write::Replace).await,
-        }
+        self.upload_as(key, chunks, confirm, Write::Replace).await
     }
 
     /// Like [`Store::upload_checked`], but only creates the object: when `key` exists already
@@ -303,9 +300,20 @@ impl Store {
         chunks: mpsc::Receiver<Bytes>,
         confirm: Confirm,
     ) -> Result<(), StoreError> {
+        self.upload_as(key, chunks, confirm, Write::CreateOnly)
+            .await
+    }
+
+    async fn upload_as(
+        &self,
+        key: &str,
+        chunks: mpsc::Receiver<Bytes>,
+        confirm: Confirm,
+        write: Write,
+    ) -> Result<(), StoreError> {
         match self {
-            Store::File(store) => store.upload(key, chunks, confirm, Write::CreateOnly).await,
-            Store::S3(store) => store.upload(key, chunks, confirm, Write::CreateOnly).await,
+            Store::File(store) => store.upload(key, chunks, confirm, write).await,
+            Store::S3(store) => store.upload(key, chunks, confirm, write).await,
         }
     }
 

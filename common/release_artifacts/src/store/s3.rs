@@ -18,6 +18,7 @@ use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
@@ -401,16 +402,21 @@ impl S3Store {
         Ok(())
     }
 
-    pub(crate) async fn size_of(&self, key: &str) -> Result<u64, StoreError> {
-        let output = self
-            .client
+    /// The object's metadata (HEAD).
+    async fn head(&self, key: &str) -> Result<HeadObjectOutput, StoreError> {
+        self.client
             .head_object()
             .bucket(&self.bucket)
             .key(self.full_key(key))
             .send()
             .await
-            .map_err(|error| self.error("read", key, &error))?;
-        Ok(output
+            .map_err(|error| self.error("read", key, &error))
+    }
+
+    pub(crate) async fn size_of(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .head(key)
+            .await?
             .content_length()
             .and_then(|length| u64::try_from(length).ok())
             .unwrap_or_default())
@@ -569,15 +575,7 @@ impl S3Store {
 
     /// The `ETag` of the object `key`, if it can be read.
     async fn etag_of(&self, key: &str) -> Option<String> {
-        let head = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(key))
-            .send()
-            .await
-            .ok()?;
-        head.e_tag().map(str::to_string)
+        self.head(key).await.ok()?.e_tag().map(str::to_string)
     }
 
     fn joined(
