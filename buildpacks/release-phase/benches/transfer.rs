@@ -43,8 +43,13 @@ fn main() {
         return;
     }
     if let Some(position) = args.iter().position(|arg| arg == "--child") {
-        // As the programs do.
-        release_artifacts::allocator::limit_fragmentation();
+        // The same glibc tuning as the programs' `allocator` module, for a fair comparison.
+        // SAFETY: only sets allocator parameters, before any other thread exists.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
         child(&args[position + 1..]);
         return;
     }

@@ -3,39 +3,38 @@
 //! `web` processes when they start.
 //!
 //! - [`Settings`] reads `RELEASE_ID` and every `STATIC_ARTIFACTS_*` variable;
-//! - [`Store`] is one interface over both kinds of store ([`manifest`] holds the layout);
+//! - [`Store`] is one interface over both kinds of store, opened from a [`StoreUrl`] and a
+//!   [`Connection`] ([`manifest`] holds the layout);
 //! - [`upload_release`], [`load_release`], [`publish_release`], [`prune_releases`],
-//!   [`list_releases`], [`verify_release`] and [`promote_release`] are the operations the
-//!   programs run; [`ArtifactHooks`] plugs them into the release process.
+//!   [`list_releases`], [`verify_release`] and [`promote_release`] are the operations, each
+//!   for one [`ReleaseId`], reporting through a [`Log`] to a [`Report`] the program provides.
+//!
+//! The library never prints, never exits and chooses no exit code: the programs do.
 
-pub mod allocator;
 mod archive;
-mod hooks;
 mod load_target;
 pub mod manifest;
 mod operations;
-pub mod programs;
-mod progress;
 mod release_id;
+mod report;
 mod settings;
 mod store;
 mod store_url;
 mod swap;
 
 pub use archive::{PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack};
-pub use hooks::ArtifactHooks;
 pub use manifest::{Latest, Manifest};
 pub use operations::{
-    ArtifactError, Loaded, ReleaseListing, list_releases, load_release, load_release_until,
-    promote_release, prune_releases, publish_release, upload_release, upload_release_until,
-    verify_release,
+    ArtifactError, Deadline, Loaded, ReleaseListing, list_releases, load_release,
+    load_release_until, promote_release, prune_releases, publish_release, runtime, upload_release,
+    upload_release_until, verify_release,
 };
-pub use progress::Log;
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
+pub use report::{Log, Report, mib};
 pub use settings::{Compression, Fallback, Settings, SettingsError};
 pub use store::{
-    CHUNK_SIZE, CONCURRENCY, Confirm, Delivery, FileStore, ObjectInfo, Pieces, RANGE_SIZE,
-    RANGES_IN_FLIGHT, S3Store, Store, StoreError, UPLOAD_CHUNKS,
+    CHUNK_SIZE, CONCURRENCY, Confirm, Connection, Delivery, FileStore, ObjectInfo, Pieces,
+    RANGE_SIZE, RANGES_IN_FLIGHT, S3Store, StaticCredentials, Store, StoreError, UPLOAD_CHUNKS,
 };
 pub use store_url::{BadStoreUrl, StoreUrl};
 

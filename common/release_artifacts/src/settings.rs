@@ -1,7 +1,8 @@
 //! Every `STATIC_ARTIFACTS_*` setting, read from the environment and checked up front.
 
 use crate::release_id::{ReleaseIdSource, read_release_id};
-use crate::{BadReleaseId, BadStoreUrl, ReleaseId, StoreUrl};
+use crate::store::{Connection, StaticCredentials};
+use crate::{BadReleaseId, BadStoreUrl, ReleaseId, Store, StoreUrl};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,20 +44,6 @@ pub enum Fallback {
     Latest,
     /// Fail.
     None,
-}
-
-/// Static credentials; their values never appear in any output.
-#[derive(Clone)]
-pub(crate) struct StaticCredentials {
-    pub(crate) access_key_id: String,
-    pub(crate) secret_access_key: String,
-    pub(crate) session_token: Option<String>,
-}
-
-impl fmt::Debug for StaticCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StaticCredentials(** redacted **)")
-    }
 }
 
 /// A setting that is missing or wrong; the text names the variable and what to put there.
@@ -256,13 +243,23 @@ impl Settings {
         })
     }
 
-    /// Uses `url` as the store instead (for copies between stores).
+    /// How to reach the store besides its URL: region, endpoint and credentials.
     #[must_use]
-    pub fn with_url(&self, url: StoreUrl) -> Self {
-        Settings {
-            url: Some(url),
-            ..self.clone()
+    pub fn connection(&self) -> Connection {
+        Connection {
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            credentials: self.credentials.clone(),
         }
+    }
+
+    /// Opens the store of `STATIC_ARTIFACTS_URL`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SettingsError::Missing`] when `STATIC_ARTIFACTS_URL` is not set.
+    pub async fn open_store(&self) -> Result<Store, SettingsError> {
+        Ok(Store::open(self.url()?, &self.connection()).await)
     }
 
     /// The S3 region: the one in an AWS host name, else `STATIC_ARTIFACTS_REGION`, else

@@ -7,7 +7,7 @@
 
 use release_artifacts::manifest::{LATEST_KEY, manifest_key};
 use release_artifacts::{
-    ArtifactError, Log, ReleaseId, Settings, Store, load_release, publish_release, upload_release,
+    ArtifactError, Deadline, ReleaseId, Settings, load_release, publish_release, upload_release,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -114,14 +114,25 @@ fn assert_unchanged(dest: &Path, old: &Snapshot, keep: &[&str], what: &str) {
 
 async fn upload_and_publish(faulty: &Faulty, id: &str, source: &Path) {
     let settings = faulty.settings(id, &[]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     let log = Captured::default();
-    upload_release(&store, &settings, source, &log.log())
-        .await
-        .unwrap();
-    publish_release(&store, &settings, &log.log())
-        .await
-        .unwrap();
+    upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        source,
+        settings.compression,
+        &log.log(),
+    )
+    .await
+    .unwrap();
+    publish_release(
+        &store,
+        settings.release_id().unwrap(),
+        settings.keep,
+        &log.log(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,20 +144,33 @@ async fn a_connection_cut_in_the_middle_of_a_part_is_retried_and_the_upload_comp
     for how in [Break::Reset, Break::Close] {
         let id = format!("cut-upload-{how:?}").to_lowercase();
         let settings = faulty.settings(&id, &[]);
-        let store = Store::connect(&settings).await.unwrap();
+        let store = settings.open_store().await.unwrap();
         // Two connections break 3 MiB into their request: in the middle of a part.
         faulty.proxy.break_requests(3 << 20, 2, how);
         let before = faulty.proxy.faults_injected();
-        upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap_or_else(|error| panic!("{how:?}: {error}"));
+        upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{how:?}: {error}"));
         assert_eq!(faulty.proxy.faults_injected() - before, 2, "{how:?}");
         faulty.proxy.heal().unwrap();
 
         let dest = work.path().join(format!("loaded-{id}"));
-        load_release(&store, &settings, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap();
+        load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         assert_eq!(snapshot(&dest), snapshot(&source), "{how:?}");
     }
     assert_eq!(faulty.stored().1, 0, "no multipart upload parts are left");
@@ -163,13 +187,20 @@ async fn a_download_cut_in_the_middle_resumes_by_range_and_the_files_are_identic
     for how in [Break::Close, Break::Reset] {
         // A new client, whose connections start counting at zero: three of them break 1 MiB
         // into their responses, in the middle of a 2 MiB range.
-        let store = Store::connect(&settings).await.unwrap();
+        let store = settings.open_store().await.unwrap();
         faulty.proxy.break_responses(1 << 20, 3, how);
         let first = faulty.proxy.request_log().len();
         let dest = work.path().join(format!("loaded-{how:?}"));
-        load_release(&store, &settings, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap_or_else(|error| panic!("{how:?}: {error}"));
+        load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{how:?}: {error}"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{how:?}");
         faulty.proxy.heal().unwrap();
 
@@ -217,10 +248,16 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
     // Every connection breaks 1 MiB into its request: no part can get through.
     faulty.proxy.break_requests(1 << 20, u32::MAX, Break::Reset);
     let settings = faulty.settings("v2", &[]);
-    let store = Store::connect(&settings).await.unwrap();
-    let error = upload_release(&store, &settings, &source, &Captured::default().log())
-        .await
-        .unwrap_err();
+    let store = settings.open_store().await.unwrap();
+    let error = upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        &source,
+        settings.compression,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     eprintln!("upload: {message}");
     assert!(
@@ -253,10 +290,17 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
         .proxy
         .break_responses(256 << 10, u32::MAX, Break::Reset);
     let settings = faulty.settings("v1", &[]);
-    let store = Store::connect(&settings).await.unwrap();
-    let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-        .await
-        .unwrap_err();
+    let store = settings.open_store().await.unwrap();
+    let error = load_release(
+        &store,
+        settings.release_id().unwrap(),
+        &dest,
+        settings.fallback,
+        far(),
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     eprintln!("download: {message}");
     assert!(
@@ -278,20 +322,33 @@ async fn throttling_is_retried_with_backoff_then_succeeds() {
     let source = work.path().join("static-artifacts");
     large_tree(&source);
     let settings = faulty.settings("throttled", &[]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     for reply in [ErrorReply::SlowDown, ErrorReply::InternalError] {
         faulty.proxy.fail_requests(3, reply);
         let before = faulty.proxy.faults_injected();
-        upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
+        upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
         assert_eq!(faulty.proxy.faults_injected() - before, 3, "{reply:?}");
 
         faulty.proxy.fail_requests(3, reply);
         let dest = work.path().join(format!("loaded-{reply:?}"));
-        load_release(&store, &settings, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
+        load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{reply:?}");
     }
 }
@@ -300,15 +357,21 @@ async fn throttling_is_retried_with_backoff_then_succeeds() {
 async fn throttling_that_never_ends_fails_after_a_bounded_number_of_attempts() {
     let faulty = Faulty::start();
     let settings = faulty.settings("throttled-forever", &[]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("static-artifacts");
     sample_tree(&source, "small");
     faulty.proxy.fail_requests(u32::MAX, ErrorReply::SlowDown);
     let started = Instant::now();
-    let error = upload_release(&store, &settings, &source, &Captured::default().log())
-        .await
-        .unwrap_err();
+    let error = upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        &source,
+        settings.compression,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     eprintln!("throttled: {message}");
     assert!(message.contains("SlowDown"), "{message}");
@@ -331,11 +394,22 @@ async fn load_while_down(faulty: &Faulty, fault: &str, limit: Duration) -> Artif
     let limit_text = limit.as_secs().to_string();
     let settings = faulty.settings("v1", &[("STATIC_ARTIFACTS_LOAD_TIMEOUT", &limit_text)]);
     let started = Instant::now();
-    let store = Store::connect(&settings).await.unwrap();
-    let log = Log::new(Box::new(std::io::sink()), "", Duration::from_hours(1));
-    let error = load_release(&store, &settings, &dest, &log, started + limit)
-        .await
-        .unwrap_err();
+    let store = settings.open_store().await.unwrap();
+    let deadline = Deadline::new(
+        started,
+        settings.load_timeout,
+        "STATIC_ARTIFACTS_LOAD_TIMEOUT",
+    );
+    let error = load_release(
+        &store,
+        settings.release_id().unwrap(),
+        &dest,
+        settings.fallback,
+        deadline,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     let elapsed = started.elapsed();
     eprintln!("{fault}: failed after {elapsed:?}: {error}");
     assert!(
@@ -404,10 +478,17 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
     // Every GET gets the whole archive, whatever range it asks for.
     faulty.server.set_ignoring_ranges(true);
     let settings = faulty.settings("v1", &[]);
-    let store = Store::connect(&settings).await.unwrap();
-    let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-        .await
-        .unwrap_err();
+    let store = settings.open_store().await.unwrap();
+    let error = load_release(
+        &store,
+        settings.release_id().unwrap(),
+        &dest,
+        settings.fallback,
+        far(),
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("release-v1.tar.zst") && message.contains("ranged GETs"),
@@ -421,9 +502,16 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
     );
 
     faulty.server.set_ignoring_ranges(false);
-    load_release(&store, &settings, &dest, &Captured::default().log(), far())
-        .await
-        .unwrap();
+    load_release(
+        &store,
+        settings.release_id().unwrap(),
+        &dest,
+        settings.fallback,
+        far(),
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap();
     assert_eq!(snapshot(&dest), snapshot(&source));
 }
 
@@ -437,11 +525,17 @@ async fn an_upload_whose_completion_answer_is_lost_is_known_by_its_etag_and_stor
     // told the upload does not exist any more.
     faulty.proxy.lose_response_to("POST", "uploadId=");
     let settings = faulty.settings("v1", &[]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     let log = Captured::default();
-    let manifest = upload_release(&store, &settings, &source, &log.log())
-        .await
-        .unwrap();
+    let manifest = upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        &source,
+        settings.compression,
+        &log.log(),
+    )
+    .await
+    .unwrap();
     assert!(faulty.proxy.faults_injected() >= 1);
     let id = ReleaseId::new("v1").unwrap();
     let verified = release_artifacts::verify_release(&store, &id, &log.log(), far())
@@ -465,11 +559,17 @@ async fn a_store_answer_without_an_s3_error_keeps_its_status_and_reason_in_the_m
     sample_tree(&source, "unreadable");
     faulty.proxy.fail_requests(100, ErrorReply::Unreadable);
     let settings = faulty.settings("v1", &[]);
-    let store = Store::connect(&settings).await.unwrap();
-    let error = upload_release(&store, &settings, &source, &Captured::default().log())
-        .await
-        .unwrap_err()
-        .to_string();
+    let store = settings.open_store().await.unwrap();
+    let error = upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        &source,
+        settings.compression,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         error.starts_with("Couldn't read s3://artifacts/faults/release-v1.json (HTTP 400: ")
             && error.contains("400 Bad Request: the gateway refused this"),

@@ -6,7 +6,7 @@
 
 use release_artifacts::manifest::{archive_key, manifest_key};
 use release_artifacts::{
-    Compression, Latest, Manifest, ReleaseId, Settings, Store, list_releases, load_release,
+    Compression, Fallback, Latest, Manifest, ReleaseId, Settings, list_releases, load_release,
     prune_releases, publish_release, upload_release, verify_release,
 };
 use std::path::{Path, PathBuf};
@@ -74,18 +74,27 @@ async fn two_releases_publishing_to_one_store_at_once_both_stay_whole() {
                 let source = work.path().join(id);
                 sample_tree(&source, id);
                 publishers.spawn(async move {
-                    let store = Store::connect(&settings).await.unwrap();
+                    let store = settings.open_store().await.unwrap();
                     let log = Captured::default().log();
-                    upload_release(&store, &settings, &source, &log)
+                    upload_release(
+                        &store,
+                        settings.release_id().unwrap(),
+                        &source,
+                        settings.compression,
+                        &log,
+                    )
+                    .await
+                    .unwrap();
+                    publish_release(&store, settings.release_id().unwrap(), settings.keep, &log)
                         .await
                         .unwrap();
-                    publish_release(&store, &settings, &log).await.unwrap();
                 });
             }
             while let Some(done) = publishers.join_next().await {
                 done.unwrap();
             }
-            let store = Store::connect(&settings_for(&vars, &ids[0], &[]))
+            let store = settings_for(&vars, &ids[0], &[])
+                .open_store()
                 .await
                 .unwrap();
             for id in &ids {
@@ -104,9 +113,16 @@ async fn two_releases_publishing_to_one_store_at_once_both_stay_whole() {
             // And that release loads as the latest.
             let settings = settings_for(&vars, "no-artifacts", &[]);
             let dest = work.path().join(format!("loaded-{round}"));
-            let loaded = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-                .await
-                .unwrap();
+            let loaded = load_release(
+                &store,
+                settings.release_id().unwrap(),
+                &dest,
+                settings.fallback,
+                far(),
+                &Captured::default().log(),
+            )
+            .await
+            .unwrap();
             assert_eq!(loaded.release_id.as_str(), named, "{name}");
             assert_eq!(
                 snapshot(&dest),
@@ -128,10 +144,16 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
         let noise: Vec<u8> = (0..(6 << 20)).map(|_| random.u8(..)).collect();
         std::fs::write(source.join("noise.bin"), noise).unwrap();
         let settings = settings_for(&vars, "v1", &[]);
-        let store = Store::connect(&settings).await.unwrap();
-        upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap();
+        let store = settings.open_store().await.unwrap();
+        upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         let expected = snapshot(&source);
 
         // Sixteen dynos, each its own folder.
@@ -141,9 +163,16 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
             let dest = work.path().join(format!("dyno-{n}/static-artifacts"));
             loaders.spawn(async move {
                 std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-                load_release(&store, &settings, &dest, &Captured::default().log(), far())
-                    .await
-                    .map(|_| dest)
+                load_release(
+                    &store,
+                    settings.release_id().unwrap(),
+                    &dest,
+                    settings.fallback,
+                    far(),
+                    &Captured::default().log(),
+                )
+                .await
+                .map(|_| dest)
             });
         }
         while let Some(done) = loaders.join_next().await {
@@ -163,10 +192,11 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
             loaders.spawn(async move {
                 load_release(
                     &store,
-                    &settings,
+                    settings.release_id().unwrap(),
                     &shared,
-                    &Captured::default().log(),
+                    settings.fallback,
                     far(),
+                    &Captured::default().log(),
                 )
                 .await
             });
@@ -232,13 +262,15 @@ async fn with_two_thousand_releases_listing_pruning_and_latest_stay_correct() {
 
     // Publishing one more release makes it the latest.
     let settings = settings_for(&vars, "r2000", &[]);
-    let store = Store::connect(&settings).await.unwrap();
-    upload_release(&store, &settings, &source, &Captured::default().log())
+    let (store, id) = (
+        settings.open_store().await.unwrap(),
+        settings.release_id().unwrap(),
+    );
+    let log = Captured::default().log();
+    upload_release(&store, id, &source, Compression::Zstd, &log)
         .await
         .unwrap();
-    publish_release(&store, &settings, &Captured::default().log())
-        .await
-        .unwrap();
+    publish_release(&store, id, None, &log).await.unwrap();
 
     let before = proxy.requests();
     let listing = list_releases(&store).await.unwrap();
@@ -258,12 +290,14 @@ async fn with_two_thousand_releases_listing_pruning_and_latest_stay_correct() {
     // A release without its own artifacts loads the latest: a handful of requests.
     let before = proxy.requests();
     let dest = work.path().join("loaded");
+    let without_artifacts = ReleaseId::new("r9999").unwrap();
     let loaded = load_release(
         &store,
-        &settings_for(&vars, "r9999", &[]),
+        &without_artifacts,
         &dest,
-        &Captured::default().log(),
+        Fallback::Latest,
         far(),
+        &log,
     )
     .await
     .unwrap();

@@ -6,7 +6,7 @@
 
 use release_artifacts::manifest::{archive_key, manifest_key};
 use release_artifacts::{
-    ArtifactError, Compression, Log, Manifest, ReleaseId, Store, list_releases, load_release,
+    ArtifactError, Compression, Log, Manifest, ReleaseId, list_releases, load_release,
     promote_release, prune_releases, publish_release, upload_release, verify_release,
 };
 use std::time::{Duration, Instant};
@@ -30,14 +30,20 @@ async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
                     ("STATIC_ARTIFACTS_COMPRESSION", compression),
                 ],
             );
-            let store = Store::connect(&settings).await.unwrap();
+            let store = settings.open_store().await.unwrap();
             let work = tempfile::tempdir().unwrap();
             let source = work.path().join("static-artifacts");
             sample_tree(&source, compression);
             let captured = Captured::default();
-            let manifest = upload_release(&store, &settings, &source, &captured.log())
-                .await
-                .unwrap();
+            let manifest = upload_release(
+                &store,
+                settings.release_id().unwrap(),
+                &source,
+                settings.compression,
+                &captured.log(),
+            )
+            .await
+            .unwrap();
             assert_eq!(manifest.file_count, 8, "{}", target.name);
             assert_eq!(
                 manifest.archive_key,
@@ -57,9 +63,16 @@ async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
             let dest = work.path().join("loaded");
             std::fs::create_dir(&dest).unwrap();
             std::fs::write(dest.join("stale.txt"), "old").unwrap();
-            let loaded = load_release(&store, &settings, &dest, &captured.log(), far())
-                .await
-                .unwrap();
+            let loaded = load_release(
+                &store,
+                settings.release_id().unwrap(),
+                &dest,
+                settings.fallback,
+                far(),
+                &captured.log(),
+            )
+            .await
+            .unwrap();
             assert_eq!(loaded.release_id.as_str(), id);
             assert!(
                 loaded.location.ends_with(&manifest.archive_key),
@@ -89,7 +102,7 @@ async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
 async fn large_archives_go_in_several_parts_and_come_back_identical() {
     for target in all_targets("multipart") {
         let settings = settings(&target, &[("RELEASE_ID", "big")]);
-        let store = Store::connect(&settings).await.unwrap();
+        let store = settings.open_store().await.unwrap();
         let work = tempfile::tempdir().unwrap();
         let source = work.path().join("static-artifacts");
         std::fs::create_dir(&source).unwrap();
@@ -100,10 +113,16 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
             .collect();
         std::fs::write(source.join("noise.bin"), &noise).unwrap();
         let log = Captured::default();
-        let progress_log = Log::new(Box::new(log.clone()), "", Duration::from_millis(10));
-        let manifest = upload_release(&store, &settings, &source, &progress_log)
-            .await
-            .unwrap();
+        let progress_log = Log::new(log.clone(), Duration::from_millis(10));
+        let manifest = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &progress_log,
+        )
+        .await
+        .unwrap();
         assert!(
             log.text().lines().any(|line| line.starts_with("Uploaded ")
                 && !line.starts_with("Uploaded release")
@@ -117,9 +136,16 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
             manifest.size
         );
         let dest = work.path().join("loaded");
-        load_release(&store, &settings, &dest, &log.log(), far())
-            .await
-            .unwrap();
+        load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &log.log(),
+        )
+        .await
+        .unwrap();
         assert!(
             std::fs::read(dest.join("noise.bin")).unwrap() == noise,
             "{}",
@@ -140,13 +166,25 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
 async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
     for target in all_targets("idempotent") {
         let (settings, store, _work, source) = scene(&target, "v1", "same").await;
-        let first = upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap();
+        let first = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         let log = Captured::default();
-        let again = upload_release(&store, &settings, &source, &log.log())
-            .await
-            .unwrap();
+        let again = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &log.log(),
+        )
+        .await
+        .unwrap();
         assert_eq!(again, first);
         assert!(
             log.text().contains(
@@ -159,9 +197,15 @@ async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
         // A retried release phase (never published) may replace its artifacts, with a warning.
         std::fs::write(source.join("index.html"), "rebuilt").unwrap();
         let log = Captured::default();
-        let replaced = upload_release(&store, &settings, &source, &log.log())
-            .await
-            .unwrap();
+        let replaced = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &log.log(),
+        )
+        .await
+        .unwrap();
         assert_ne!(replaced.sha256, first.sha256);
         assert!(
             log.text().contains("WARNING: Replacing release v1's static artifacts from an earlier release phase that did not complete (never published)."),
@@ -170,13 +214,24 @@ async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
         );
 
         // Once published, they are never replaced.
-        publish_release(&store, &settings, &Captured::default().log())
-            .await
-            .unwrap();
+        publish_release(
+            &store,
+            settings.release_id().unwrap(),
+            settings.keep,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         std::fs::write(source.join("index.html"), "changed after publishing").unwrap();
-        let error = upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap_err();
+        let error = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             message.starts_with(
@@ -208,7 +263,7 @@ async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
 async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
     for target in all_targets("fallback") {
         let v1 = settings(&target, &[("RELEASE_ID", "v1")]);
-        let store = Store::connect(&v1).await.unwrap();
+        let store = v1.open_store().await.unwrap();
         let work = tempfile::tempdir().unwrap();
         let source = work.path().join("static-artifacts");
         sample_tree(&source, "v1");
@@ -216,9 +271,16 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
 
         // Nothing published yet.
         let v2 = settings(&target, &[("RELEASE_ID", "v2")]);
-        let error = load_release(&store, &v2, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap_err();
+        let error = load_release(
+            &store,
+            v2.release_id().unwrap(),
+            &dest,
+            v2.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, ArtifactError::NoArtifacts(_)), "{error}");
         assert!(
             error
@@ -227,17 +289,35 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
             "{error}"
         );
 
-        upload_release(&store, &v1, &source, &Captured::default().log())
-            .await
-            .unwrap();
-        publish_release(&store, &v1, &Captured::default().log())
-            .await
-            .unwrap();
+        upload_release(
+            &store,
+            v1.release_id().unwrap(),
+            &source,
+            v1.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
+        publish_release(
+            &store,
+            v1.release_id().unwrap(),
+            v1.keep,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
 
         let log = Captured::default();
-        let loaded = load_release(&store, &v2, &dest, &log.log(), far())
-            .await
-            .unwrap();
+        let loaded = load_release(
+            &store,
+            v2.release_id().unwrap(),
+            &dest,
+            v2.fallback,
+            far(),
+            &log.log(),
+        )
+        .await
+        .unwrap();
         assert_eq!(loaded.release_id.as_str(), "v1");
         assert!(
             log.text().contains("WARNING: Release v2 has no static artifacts of its own. Loading those of the latest published release, v1, instead (STATIC_ARTIFACTS_FALLBACK=latest)."),
@@ -250,9 +330,16 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
             &target,
             &[("RELEASE_ID", "v2"), ("STATIC_ARTIFACTS_FALLBACK", "none")],
         );
-        let error = load_release(&store, &strict, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap_err();
+        let error = load_release(
+            &store,
+            strict.release_id().unwrap(),
+            &dest,
+            strict.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             message.starts_with("Release v2 has no static artifacts in "),
@@ -277,9 +364,16 @@ async fn a_bare_tgz_of_earlier_tools_loads_without_manifest() {
         let (_, archive) = release_artifacts::pack(&source, Compression::Gzip, Vec::new()).unwrap();
         store.put_small("release-old-1.tgz", archive).await.unwrap();
         let dest = work.path().join("loaded");
-        let loaded = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap();
+        let loaded = load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         assert!(loaded.location.ends_with("release-old-1.tgz"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{}", target.name);
     }
@@ -305,7 +399,7 @@ fn tiny_manifest(id: &str) -> Vec<u8> {
 async fn listing_follows_pagination_past_1000_keys() {
     for target in all_targets("pagination") {
         let settings = settings(&target, &[]);
-        let store = Store::connect(&settings).await.unwrap();
+        let store = settings.open_store().await.unwrap();
         let ids: Vec<String> = (0..1_050).map(|n| format!("r{n:05}")).collect();
         let mut puts = tokio::task::JoinSet::new();
         for chunk in ids.chunks(105) {
@@ -337,20 +431,31 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
         for n in 1..=5 {
             let id = format!("v{n}");
             let settings = settings(&target, &[("RELEASE_ID", &id)]);
-            let store = Store::connect(&settings).await.unwrap();
-            upload_release(&store, &settings, &source, &Captured::default().log())
-                .await
-                .unwrap();
+            let store = settings.open_store().await.unwrap();
+            upload_release(
+                &store,
+                settings.release_id().unwrap(),
+                &source,
+                settings.compression,
+                &Captured::default().log(),
+            )
+            .await
+            .unwrap();
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // v1..v3 are published (an unpublished release is spared for a day: it may be in its
         // release phase), v2 last.
         for id in ["v1", "v3", "v2"] {
             let settings = settings(&target, &[("RELEASE_ID", id)]);
-            let store = Store::connect(&settings).await.unwrap();
-            publish_release(&store, &settings, &Captured::default().log())
-                .await
-                .unwrap();
+            let store = settings.open_store().await.unwrap();
+            publish_release(
+                &store,
+                settings.release_id().unwrap(),
+                settings.keep,
+                &Captured::default().log(),
+            )
+            .await
+            .unwrap();
         }
         // v2 is latest; publishing v4 with KEEP=1 keeps v5 (newer: may be publishing), v4 (being
         // published; it becomes latest), and deletes v1..v3 but not... v2 is no longer latest
@@ -359,11 +464,16 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
             &target,
             &[("RELEASE_ID", "v4"), ("STATIC_ARTIFACTS_KEEP", "1")],
         );
-        let store = Store::connect(&settings).await.unwrap();
+        let store = settings.open_store().await.unwrap();
         let log = Captured::default();
-        publish_release(&store, &settings, &log.log())
-            .await
-            .unwrap();
+        publish_release(
+            &store,
+            settings.release_id().unwrap(),
+            settings.keep,
+            &log.log(),
+        )
+        .await
+        .unwrap();
         let listing = list_releases(&store).await.unwrap();
         let left: Vec<_> = listing
             .releases
@@ -413,13 +523,19 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
 async fn verify_finds_a_corrupt_archive_and_loading_it_changes_nothing() {
     let target = file_target();
     let settings = settings(&target, &[("RELEASE_ID", "v1")]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("static-artifacts");
     sample_tree(&source, "verify");
-    upload_release(&store, &settings, &source, &Captured::default().log())
-        .await
-        .unwrap();
+    upload_release(
+        &store,
+        settings.release_id().unwrap(),
+        &source,
+        settings.compression,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap();
     let id = ReleaseId::new("v1").unwrap();
     let log = Captured::default();
     verify_release(&store, &id, &log.log(), far())
@@ -450,9 +566,16 @@ async fn verify_finds_a_corrupt_archive_and_loading_it_changes_nothing() {
     let dest = work.path().join("loaded");
     sample_tree(&dest, "previous");
     let before = snapshot(&dest);
-    let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-        .await
-        .unwrap_err();
+    let error = load_release(
+        &store,
+        settings.release_id().unwrap(),
+        &dest,
+        settings.fallback,
+        far(),
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             error,
@@ -468,19 +591,20 @@ async fn promote_copies_a_release_to_another_store() {
     let from = file_target();
     for to in s3_targets("promote") {
         let settings = settings(&from, &[("RELEASE_ID", "rc-1")]);
-        let source_store = Store::connect(&settings).await.unwrap();
+        let source_store = settings.open_store().await.unwrap();
         let work = tempfile::tempdir().unwrap();
         let source = work.path().join("static-artifacts");
         sample_tree(&source, "promote");
         let _ = upload_release(
             &source_store,
-            &settings,
+            settings.release_id().unwrap(),
             &source,
+            settings.compression,
             &Captured::default().log(),
         )
         .await;
         let target_settings = self::settings(&to, &[("RELEASE_ID", "rc-1")]);
-        let target_store = Store::connect(&target_settings).await.unwrap();
+        let target_store = target_settings.open_store().await.unwrap();
         let id = ReleaseId::new("rc-1").unwrap();
         let log = Captured::default();
         let manifest = promote_release(&source_store, &target_store, &id, &log.log())
@@ -503,10 +627,11 @@ async fn promote_copies_a_release_to_another_store() {
         let dest = work.path().join("loaded");
         load_release(
             &target_store,
-            &target_settings,
+            target_settings.release_id().unwrap(),
             &dest,
-            &Captured::default().log(),
+            target_settings.fallback,
             far(),
+            &Captured::default().log(),
         )
         .await
         .unwrap();
@@ -549,7 +674,7 @@ async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
             let mut extra = overrides.clone();
             extra.push(("RELEASE_ID", "v1"));
             let settings = settings(&base, &extra);
-            let store = Store::connect(&settings).await.unwrap();
+            let store = settings.open_store().await.unwrap();
             let started = Instant::now();
             // s3s-fs reads and writes objects of a missing bucket as if it existed (it only
             // reports NoSuchBucket when listing); real S3 and moto refuse at preflight.
@@ -591,9 +716,15 @@ async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
 async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
     for target in all_targets("digest") {
         let (settings, store, work, source) = scene(&target, "v1", "digest").await;
-        let manifest = upload_release(&store, &settings, &source, &Captured::default().log())
-            .await
-            .unwrap();
+        let manifest = upload_release(
+            &store,
+            settings.release_id().unwrap(),
+            &source,
+            settings.compression,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap();
         let tampered = Manifest {
             sha256: "ab".repeat(32),
             ..manifest.clone()
@@ -605,9 +736,16 @@ async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
         let dest = work.path().join("loaded");
         sample_tree(&dest, "previous");
         let before = snapshot(&dest);
-        let error = load_release(&store, &settings, &dest, &Captured::default().log(), far())
-            .await
-            .unwrap_err();
+        let error = load_release(
+            &store,
+            settings.release_id().unwrap(),
+            &dest,
+            settings.fallback,
+            far(),
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("is corrupt: its SHA-256 is "),
@@ -647,14 +785,15 @@ async fn promoting_a_large_release_sends_parts_the_store_accepts() {
             std::fs::write(source.join("noise.bin"), &noise).unwrap();
             upload_release(
                 &source_store,
-                &settings,
+                settings.release_id().unwrap(),
                 &source,
+                settings.compression,
                 &Captured::default().log(),
             )
             .await
             .unwrap();
             let target_settings = self::settings(&to, &[("RELEASE_ID", "big-1")]);
-            let target_store = Store::connect(&target_settings).await.unwrap();
+            let target_store = target_settings.open_store().await.unwrap();
             let id = ReleaseId::new("big-1").unwrap();
             promote_release(
                 &source_store,
@@ -670,10 +809,11 @@ async fn promoting_a_large_release_sends_parts_the_store_accepts() {
             let dest = work.path().join("loaded");
             load_release(
                 &target_store,
-                &target_settings,
+                target_settings.release_id().unwrap(),
                 &dest,
-                &Captured::default().log(),
+                target_settings.fallback,
                 far(),
+                &Captured::default().log(),
             )
             .await
             .unwrap();

@@ -2,29 +2,33 @@
 
 use std::io::Write;
 
-/// A failure of an artifact step, already worded for the log.
+/// What makes an artifact step fail: any error, worded for the log (what failed and what to do).
+pub type StepError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failure of an artifact step: the error itself, kept whole, and the signal that stopped
+/// the step, if one did.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{error}")]
 pub struct HookError {
     /// What failed and what to do.
-    pub message: String,
+    pub error: StepError,
     /// The signal that stopped the step, if one did.
     pub signal: Option<i32>,
 }
 
 impl HookError {
     /// A step that failed on its own.
-    pub fn new(message: impl Into<String>) -> Self {
+    pub fn new(error: impl Into<StepError>) -> Self {
         HookError {
-            message: message.into(),
+            error: error.into(),
             signal: None,
         }
     }
 
     /// A step that stopped because the release process received `signal`.
-    pub fn interrupted(signal: i32, message: impl Into<String>) -> Self {
+    pub fn interrupted(signal: i32, error: impl Into<StepError>) -> Self {
         HookError {
-            message: message.into(),
+            error: error.into(),
             signal: Some(signal),
         }
     }

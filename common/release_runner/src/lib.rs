@@ -16,6 +16,6 @@ mod process;
 mod runner;
 
 pub use duration::format_duration;
-pub use hooks::{HookError, Interrupted, NoArtifacts, ReleaseHooks};
+pub use hooks::{HookError, Interrupted, NoArtifacts, ReleaseHooks, StepError};
 pub use outcome::{CommandResult, Failure};
 pub use runner::{RunOptions, run_plan};

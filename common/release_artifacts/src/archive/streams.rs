@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
-/// A chunk of an upload, or the reason the producer stopped (which must abort the upload).
-pub(crate) type Chunk = Result<Bytes, String>;
+/// A chunk of an upload, or word that the producer stopped (which must abort the upload).
+pub(crate) type Chunk = Result<Bytes, Unfinished>;
+
+/// The producer of an upload's chunks stopped before the end (an error or a panic).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unfinished;
 
 /// A limit on how many chunks exist at once, wherever they are: being filled, queued, being
 /// sent, or held by a retry. A chunk gives its place back when its last reference is dropped,
@@ -155,9 +159,7 @@ impl Drop for ChunkWriter {
         if !self.finished {
             // Whatever stopped the archive (an error, a panic) must not let a partial upload
             // complete.
-            let _ = self
-                .sender
-                .blocking_send(Err("the archive could not be finished".to_string()));
+            let _ = self.sender.blocking_send(Err(Unfinished));
         }
     }
 }

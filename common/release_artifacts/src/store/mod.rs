@@ -3,14 +3,16 @@
 //! Keys are relative to the store's prefix. Large objects move as ordered chunks through
 //! bounded channels, so memory stays flat whatever the object's size.
 
+mod connection;
 mod file;
 mod s3;
 
-use crate::{Settings, SettingsError, StoreUrl};
+use crate::StoreUrl;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+pub use connection::{Connection, StaticCredentials};
 pub use file::FileStore;
 pub use s3::S3Store;
 
@@ -82,9 +84,9 @@ pub(crate) async fn confirmed(confirm: Confirm, location: &str) -> Result<(), St
     if confirm.await.unwrap_or(false) {
         Ok(())
     } else {
-        Err(StoreError::Permanent(format!(
-            "The upload of {location} stopped before the end; nothing was stored."
-        )))
+        Err(StoreError::Unconfirmed {
+            location: location.to_string(),
+        })
     }
 }
 
@@ -109,6 +111,12 @@ pub enum StoreError {
     /// The store or the network failed repeatedly; a later attempt may succeed.
     #[error("{0}")]
     Transient(String),
+    /// The writer of an upload's bytes stopped before the end, so the upload was not completed.
+    #[error("The upload of {location} stopped before the end; nothing was stored.")]
+    Unconfirmed {
+        /// The object.
+        location: String,
+    },
     /// A write that may only create the object found it there already.
     #[error("{location} already exists")]
     Exists {
@@ -152,18 +160,16 @@ pub enum Store {
 }
 
 impl Store {
-    /// Connects to the store that `settings` name (`STATIC_ARTIFACTS_URL` and the rest).
-    ///
-    /// # Errors
-    ///
-    /// Returns [`SettingsError::Missing`] when `STATIC_ARTIFACTS_URL` is not set.
-    pub async fn connect(settings: &Settings) -> Result<Self, SettingsError> {
-        Ok(match settings.url()? {
+    /// Opens the store at `url`, reaching an S3 one as `connection` says.
+    pub async fn open(url: &StoreUrl, connection: &Connection) -> Self {
+        match url {
             StoreUrl::File { dir } => Store::File(FileStore::new(dir.clone())),
-            StoreUrl::S3 { bucket, prefix, .. } => {
-                Store::S3(S3Store::connect(settings, bucket, prefix).await)
-            }
-        })
+            StoreUrl::S3 {
+                bucket,
+                prefix,
+                region,
+            } => Store::S3(S3Store::connect(bucket, prefix, region.as_deref(), connection).await),
+        }
     }
 
     /// The store as people read it: `s3://bucket/prefix (endpoint ...)` or `file:///dir`.

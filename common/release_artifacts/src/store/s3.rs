@@ -4,11 +4,11 @@
 //! the SDK's default ones); the SDK retries transient faults (timeouts, resets, 5xx, throttling)
 //! with exponential backoff and jitter; ranged GETs resume where a broken body stopped.
 
+use super::Connection;
 use super::{
     CONCURRENCY, Confirm, Delivery, ObjectInfo, RANGE_SIZE, RANGES_IN_FLIGHT, StoreError, Write,
     confirmed,
 };
-use crate::Settings;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -133,14 +133,24 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    pub(crate) async fn connect(settings: &Settings, bucket: &str, prefix: &str) -> Self {
+    /// A client for `bucket` (keys under `prefix`) in `region` (the URL's, else the
+    /// connection's, else `us-east-1`).
+    pub(crate) async fn connect(
+        bucket: &str,
+        prefix: &str,
+        region: Option<&str>,
+        connection: &Connection,
+    ) -> Self {
         use aws_smithy_http_client::tls;
         let http_client = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(
                 tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
-        let region = settings.region();
+        let region = region
+            .or(connection.region.as_deref())
+            .unwrap_or("us-east-1")
+            .to_string();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
             .http_client(http_client)
@@ -156,7 +166,7 @@ impl S3Store {
                     .read_timeout(Duration::from_secs(30))
                     .build(),
             );
-        if let Some(credentials) = &settings.credentials {
+        if let Some(credentials) = &connection.credentials {
             loader = loader.credentials_provider(Credentials::new(
                 credentials.access_key_id.clone(),
                 credentials.secret_access_key.clone(),
@@ -169,7 +179,7 @@ impl S3Store {
         let mut config = aws_sdk_s3::config::Builder::from(&sdk_config)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-        let endpoint = if let Some(endpoint) = settings.endpoint() {
+        let endpoint = if let Some(endpoint) = connection.endpoint.as_deref() {
             config = config.endpoint_url(endpoint).force_path_style(true);
             endpoint.to_string()
         } else {
@@ -182,7 +192,7 @@ impl S3Store {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
             endpoint,
-            static_credentials: settings.credentials.is_some(),
+            static_credentials: connection.credentials.is_some(),
         }
     }
 

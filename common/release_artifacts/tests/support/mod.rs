@@ -3,14 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use release_artifacts::{Log, Settings, Store};
+use release_artifacts::{Deadline, Log, Report, Settings, Store};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use test_support::s3_server::{S3Server, S3Target, unique_prefix};
 
 /// A log whose lines can be read back.
@@ -27,17 +27,28 @@ impl Write for Captured {
     }
 }
 
+impl Report for Captured {
+    fn line(&self, text: &str) {
+        let mut out = self.0.lock().unwrap();
+        for line in text.lines() {
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+
 impl Captured {
     pub(crate) fn log(&self) -> Log {
-        Log::new(Box::new(self.clone()), "", Duration::from_hours(1))
+        Log::new(self.clone(), Duration::from_hours(1))
     }
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
-pub(crate) fn far() -> Instant {
-    Instant::now() + Duration::from_mins(2)
+/// A deadline no test reaches.
+pub(crate) fn far() -> Deadline {
+    Deadline::after(Duration::from_mins(2), "STATIC_ARTIFACTS_LOAD_TIMEOUT")
 }
 
 /// Every entry of a tree: path -> (kind, mode, content or link target).
@@ -163,7 +174,7 @@ pub(crate) async fn scene(
     salt: &str,
 ) -> (Settings, Store, tempfile::TempDir, PathBuf) {
     let settings = settings(target, &[("RELEASE_ID", id)]);
-    let store = Store::connect(&settings).await.unwrap();
+    let store = settings.open_store().await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("static-artifacts");
     sample_tree(&source, salt);

@@ -33,5 +33,5 @@ struct Args {
 
 pub(crate) fn main() -> ExitCode {
     let args = Args::parse();
-    ExitCode::from(release_artifacts::programs::download_main(&args.dir))
+    ExitCode::from(crate::artifacts::download_main(&args.dir))
 }

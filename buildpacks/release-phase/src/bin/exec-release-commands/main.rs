@@ -2,7 +2,10 @@
 //! file of the launch layer. Called by another program's name (through a link), it runs that
 //! program instead, so the layer holds one copy of the code instead of four.
 
+mod allocator;
+mod artifacts;
 mod download;
+mod hooks;
 mod manage;
 mod runner;
 mod upload;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Before any other thread starts (glibc only; musl's allocator needs no tuning).
-    release_artifacts::allocator::limit_fragmentation();
+    allocator::limit_fragmentation();
     let invoked_as = std::env::args_os().next();
     let name = invoked_as
         .as_deref()

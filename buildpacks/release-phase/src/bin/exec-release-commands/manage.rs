@@ -3,8 +3,8 @@
 // The doc comments below are the program's --help text, written for people, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+use crate::artifacts as programs;
 use clap::{Parser, Subcommand};
-use release_artifacts::programs;
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 // The doc comments below are the program's --help text, written for people, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+use crate::hooks::ArtifactHooks;
 use clap::Parser;
-use release_artifacts::ArtifactHooks;
 use release_commands::ReleasePlan;
 use release_runner::{NoArtifacts, RunOptions, run_plan};
 use std::io::Write;

@@ -27,5 +27,5 @@ struct Args {
 
 pub(crate) fn main() -> ExitCode {
     let args = Args::parse();
-    ExitCode::from(release_artifacts::programs::upload_main(&args.dir))
+    ExitCode::from(crate::artifacts::upload_main(&args.dir))
 }

@@ -1,48 +1,47 @@
-//! Log lines of the artifact programs, and progress reports for long transfers.
+//! How operations report what they do: lines and warnings go to a [`Report`] that the program
+//! provides (the library never prints), and long transfers report their progress.
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Where the programs write their lines (stderr, or a buffer in tests). Cheap to clone.
+/// Where an operation's lines go; the program decides how they are shown.
+pub trait Report: Send + Sync {
+    /// Shows one line of what is happening.
+    fn line(&self, text: &str);
+
+    /// Shows a warning: something the operator should look at, though the operation goes on.
+    fn warning(&self, text: &str) {
+        self.line(&format!("WARNING: {text}"));
+    }
+}
+
+/// The [`Report`] an operation writes to, with how often transfers report progress. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Log {
-    out: Arc<Mutex<Box<dyn Write + Send>>>,
-    prefix: &'static str,
+    report: Arc<dyn Report>,
     progress_every: Duration,
 }
 
 impl Log {
-    /// A log writing to stderr, each line starting with `prefix`, with progress every 5 s.
+    /// A log to `report`, reporting the progress of transfers every `progress_every`.
     #[must_use]
-    pub fn stderr(prefix: &'static str) -> Self {
-        Self::new(Box::new(std::io::stderr()), prefix, Duration::from_secs(5))
-    }
-
-    /// A log writing to `out`, reporting progress every `progress_every`.
-    #[must_use]
-    pub fn new(out: Box<dyn Write + Send>, prefix: &'static str, progress_every: Duration) -> Self {
+    pub fn new(report: impl Report + 'static, progress_every: Duration) -> Self {
         Log {
-            out: Arc::new(Mutex::new(out)),
-            prefix,
+            report: Arc::new(report),
             progress_every,
         }
     }
 
-    /// Writes one line and flushes it.
+    /// Shows one line.
     pub fn line(&self, text: &str) {
-        if let Ok(mut out) = self.out.lock() {
-            for line in text.lines() {
-                let _ = writeln!(out, "{}{line}", self.prefix);
-            }
-            let _ = out.flush();
-        }
+        self.report.line(text);
     }
 
-    /// Writes a warning, set apart so it is noticed.
+    /// Shows a warning.
     pub fn warning(&self, text: &str) {
-        self.line(&format!("WARNING: {text}"));
+        self.report.warning(text);
     }
 
     /// Starts reporting the progress of a transfer of `total` bytes (if known), until the
@@ -86,8 +85,9 @@ impl Drop for Progress {
     }
 }
 
-/// Bytes as MiB with one decimal (KiB below 1 MiB).
-pub(crate) fn mib(bytes: u64) -> String {
+/// Bytes as MiB with one decimal (KiB below 1 MiB), as the reports show sizes.
+#[must_use]
+pub fn mib(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let value = bytes as f64;
     if bytes < 1_048_576 {

@@ -8,7 +8,7 @@
 /// Fixes glibc's mmap threshold at 256 KiB and its heaps at 2. Call first thing in `main`,
 /// before other threads start.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn limit_fragmentation() {
+pub(crate) fn limit_fragmentation() {
     // SAFETY: mallopt only sets allocator parameters; it is called before any other thread
     // exists, as glibc's documentation asks.
     #[allow(unsafe_code)]
@@ -20,4 +20,4 @@ pub fn limit_fragmentation() {
 
 /// Nothing to do outside glibc.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn limit_fragmentation() {}
+pub(crate) fn limit_fragmentation() {}

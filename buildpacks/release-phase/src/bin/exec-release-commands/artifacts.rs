@@ -1,21 +1,41 @@
-//! The artifact programs' work after argument parsing, and their exit codes.
+//! The artifact programs' work after argument parsing: what they print, and their exit codes.
 
-use crate::manifest::now;
-use crate::{
-    ArtifactError, Log, ReleaseId, Settings, Store, StoreUrl, list_releases, load_release_until,
-    promote_release, prune_releases, upload_release_until, verify_release,
+use release_artifacts::manifest::now;
+use release_artifacts::{
+    ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, Report, Settings,
+    SettingsError, Store, StoreUrl, list_releases, load_release_until, mib, promote_release,
+    prune_releases, runtime, upload_release_until, verify_release,
 };
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Lines to stderr, each starting with a prefix such as `[upload-release-artifacts] `.
+pub(crate) struct Stderr(pub(crate) &'static str);
+
+impl Report for Stderr {
+    fn line(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        for line in text.lines() {
+            let _ = writeln!(stderr, "{}{line}", self.0);
+        }
+        let _ = stderr.flush();
+    }
+}
+
+/// A log to stderr with `prefix`, reporting progress every 5 s.
+pub(crate) fn stderr_log(prefix: &'static str) -> Log {
+    Log::new(Stderr(prefix), Duration::from_secs(5))
+}
+
 /// Exit code: the operation failed (store, archive, digest, files).
-pub const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code: a setting is missing or invalid.
-pub const EXIT_SETTINGS: u8 = 3;
+pub(crate) const EXIT_SETTINGS: u8 = 3;
 /// Exit code: there are no artifacts to load (and no fallback applies).
-pub const EXIT_NO_ARTIFACTS: u8 = 4;
+pub(crate) const EXIT_NO_ARTIFACTS: u8 = 4;
 /// Exit code: the load took longer than `STATIC_ARTIFACTS_LOAD_TIMEOUT`.
-pub const EXIT_TIMED_OUT: u8 = 124;
+pub(crate) const EXIT_TIMED_OUT: u8 = 124;
 
 fn exit_code(error: &ArtifactError) -> u8 {
     match error {
@@ -34,7 +54,7 @@ fn run<T>(
     what: &str,
     work: impl AsyncFnOnce(&Settings) -> Result<T, ArtifactError>,
 ) -> Result<T, u8> {
-    let runtime = crate::operations::runtime().map_err(|error| {
+    let runtime = runtime().map_err(|error| {
         log.line(&format!("{what} failed: couldn't start: {error}"));
         EXIT_FAILED
     })?;
@@ -53,7 +73,7 @@ fn run<T>(
 }
 
 /// The default `--timeout` of `release-artifacts`' commands, in seconds.
-pub const DEFAULT_MANAGE_TIMEOUT: u64 = 3600;
+pub(crate) const DEFAULT_MANAGE_TIMEOUT: u64 = 3600;
 
 /// Runs `work` within `limit` (`--timeout`).
 async fn within<T>(
@@ -73,12 +93,21 @@ async fn within<T>(
 /// `upload-release-artifacts [DIR]`: stores `dir` as this release's artifacts. SIGTERM, SIGINT,
 /// SIGHUP or SIGQUIT stops it cleanly (nothing stored, exit 128+N).
 #[must_use]
-pub fn upload_main(dir: &Path) -> u8 {
-    let log = Log::stderr("[upload-release-artifacts] ");
+pub(crate) fn upload_main(dir: &Path) -> u8 {
+    let log = stderr_log("[upload-release-artifacts] ");
     let result = run(&log, "Upload", async |settings| {
         let stop = stopping_signal()?;
-        let store = Store::connect(settings).await?;
-        Box::pin(upload_release_until(&store, settings, dir, &log, stop)).await
+        let store = settings.open_store().await?;
+        let id = settings.release_id()?;
+        Box::pin(upload_release_until(
+            &store,
+            id,
+            dir,
+            settings.compression,
+            &log,
+            stop,
+        ))
+        .await
     });
     result.map_or_else(|code| code, |_| 0)
 }
@@ -107,19 +136,23 @@ fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
     })
 }
 
+/// The setting that limits a load's time.
+const LOAD_TIMEOUT: &str = "STATIC_ARTIFACTS_LOAD_TIMEOUT";
+
 /// `download-release-artifacts [DIR]`: loads this release's artifacts into `dir` within
 /// `STATIC_ARTIFACTS_LOAD_TIMEOUT`. When file descriptor 3 is open (an exec.d program), writes
 /// `STATIC_ARTIFACTS_LOADED_FROM_KEY` and `STATIC_ARTIFACTS_LOADED_RELEASE_ID` to it as TOML.
 /// SIGTERM, SIGINT, SIGHUP or SIGQUIT stops it cleanly (`dir` unchanged, exit 128+N).
 #[must_use]
-pub fn download_main(dir: &Path) -> u8 {
+pub(crate) fn download_main(dir: &Path) -> u8 {
     let started = Instant::now();
-    let log = Log::stderr("[download-release-artifacts] ");
+    let log = stderr_log("[download-release-artifacts] ");
     let result = run(&log, "Loading static artifacts", async |settings| {
-        let deadline = started + settings.load_timeout;
+        let deadline = Deadline::new(started, settings.load_timeout, LOAD_TIMEOUT);
         let stop = stopping_signal()?;
-        let store = Store::connect(settings).await?;
-        load_release_until(&store, settings, dir, &log, deadline, stop).await
+        let store = settings.open_store().await?;
+        let id = settings.release_id()?;
+        load_release_until(&store, id, dir, settings.fallback, deadline, &log, stop).await
     });
     match result {
         Ok(loaded) => {
@@ -161,10 +194,10 @@ fn write_exec_d_output(vars: &[(&str, &str)]) {
 
 /// `release-artifacts list`, within `limit`.
 #[must_use]
-pub fn list_main(limit: Duration) -> u8 {
-    let log = Log::stderr("");
+pub(crate) fn list_main(limit: Duration) -> u8 {
+    let log = stderr_log("");
     let result = run(&log, "Listing releases", async |settings| {
-        let store = Store::connect(settings).await?;
+        let store = settings.open_store().await?;
         let listing = within(limit, "listing the releases", list_releases(&store)).await?;
         listing.warn_skipped(&store, &log);
         Ok((listing, store.describe()))
@@ -185,7 +218,7 @@ pub fn list_main(limit: Duration) -> u8 {
         println!(
             "{:<40} {:>10} {:>7} files  {:>5}  {}{latest}",
             manifest.release_id,
-            crate::progress::mib(manifest.size),
+            mib(manifest.size),
             manifest.file_count,
             manifest.format,
             age(now.saturating_sub(manifest.created_at_ms / 1000)),
@@ -211,15 +244,15 @@ fn age(seconds: u64) -> String {
 
 /// `release-artifacts prune --keep N`, within `limit`.
 #[must_use]
-pub fn prune_main(keep: usize, limit: Duration) -> u8 {
-    let log = Log::stderr("");
+pub(crate) fn prune_main(keep: usize, limit: Duration) -> u8 {
+    let log = stderr_log("");
     let result = run(&log, "Pruning", async |settings| {
-        let store = Store::connect(settings).await?;
+        let store = settings.open_store().await?;
         within(limit, "pruning", async {
             let listing = list_releases(&store).await?;
             let Some(newest) = listing
                 .latest
-                .or_else(|| listing.releases.last().and_then(crate::Manifest::id))
+                .or_else(|| listing.releases.last().and_then(Manifest::id))
             else {
                 return Ok(Vec::new());
             };
@@ -239,17 +272,22 @@ pub fn prune_main(keep: usize, limit: Duration) -> u8 {
 
 /// `release-artifacts verify [--release ID]`, within `limit`.
 #[must_use]
-pub fn verify_main(release: Option<&str>, limit: Duration) -> u8 {
+pub(crate) fn verify_main(release: Option<&str>, limit: Duration) -> u8 {
     let started = Instant::now();
-    let log = Log::stderr("");
+    let log = stderr_log("");
     let result = run(&log, "Verifying", async |settings| {
         let id = chosen_release(settings, release)?;
-        let store = Store::connect(settings).await?;
+        let store = settings.open_store().await?;
         let doing = format!("verifying release {id}");
         within(
             limit,
             &doing,
-            verify_release(&store, &id, &log, started + limit),
+            verify_release(
+                &store,
+                &id,
+                &log,
+                Deadline::new(started, limit, "--timeout"),
+            ),
         )
         .await
     });
@@ -258,19 +296,18 @@ pub fn verify_main(release: Option<&str>, limit: Duration) -> u8 {
 
 /// `release-artifacts promote --to URL [--release ID]`, within `limit`.
 #[must_use]
-pub fn promote_main(to: &str, release: Option<&str>, limit: Duration) -> u8 {
-    let log = Log::stderr("");
+pub(crate) fn promote_main(to: &str, release: Option<&str>, limit: Duration) -> u8 {
+    let log = stderr_log("");
     let result = run(&log, "Promoting", async |settings| {
         let id = chosen_release(settings, release)?;
         let target_url: StoreUrl =
-            to.parse().map_err(
-                |crate::BadStoreUrl(message)| crate::SettingsError::Invalid {
+            to.parse()
+                .map_err(|BadStoreUrl(message)| SettingsError::Invalid {
                     name: "--to",
                     message,
-                },
-            )?;
-        let from = Store::connect(settings).await?;
-        let to = Store::connect(&settings.with_url(target_url)).await?;
+                })?;
+        let from = settings.open_store().await?;
+        let to = Store::open(&target_url, &settings.connection()).await;
         let doing = format!("promoting release {id}");
         Box::pin(within(
             limit,
@@ -285,7 +322,7 @@ pub fn promote_main(to: &str, release: Option<&str>, limit: Duration) -> u8 {
 fn chosen_release(settings: &Settings, release: Option<&str>) -> Result<ReleaseId, ArtifactError> {
     match release {
         Some(text) => ReleaseId::new(text).map_err(|error| {
-            ArtifactError::Settings(crate::SettingsError::Invalid {
+            ArtifactError::Settings(SettingsError::Invalid {
                 name: "--release",
                 message: error.to_string(),
             })
@@ -301,7 +338,7 @@ mod tests {
     #[test]
     fn a_read_blocked_past_the_deadline_does_not_keep_the_program_from_exiting() {
         let started = Instant::now();
-        let result: Result<(), u8> = run(&Log::stderr(""), "Reading", async |_| {
+        let result: Result<(), u8> = run(&stderr_log(""), "Reading", async |_| {
             // A read that never returns, as on a hung network mount.
             let _blocked = tokio::task::spawn_blocking(|| {
                 std::thread::sleep(Duration::from_hours(1));

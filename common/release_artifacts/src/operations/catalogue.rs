@@ -1,0 +1,241 @@
+//! The catalogue of a store: manifests, `latest.json`, the archive a load reads, and listings.
+
+use super::ArtifactError;
+use crate::manifest::{
+    BadDocument, LATEST_KEY, archive_key, manifest_key, release_of_manifest_key,
+};
+use crate::{Compression, Latest, Log, Manifest, ReleaseId, Store, StoreError};
+use std::sync::Arc;
+
+/// The archive a load reads.
+#[derive(Clone, Debug)]
+pub(super) struct Source {
+    pub(super) id: ReleaseId,
+    pub(super) key: String,
+    pub(super) format: Compression,
+    pub(super) size: u64,
+    /// The expected SHA-256, when there is a manifest.
+    pub(super) sha256: Option<String>,
+    /// The most the files may add up to.
+    pub(super) limit: u64,
+}
+
+/// Limit on extracted bytes for an archive without manifest: generous for real static files,
+/// far below what a decompression bomb expands to.
+fn limit_without_manifest(size: u64) -> u64 {
+    size.saturating_mul(200).max(1 << 30)
+}
+
+impl Source {
+    pub(super) fn from_manifest(manifest: &Manifest, id: ReleaseId) -> Self {
+        Source {
+            id,
+            key: manifest.archive_key.clone(),
+            format: manifest.format,
+            size: manifest.size,
+            sha256: Some(manifest.sha256.clone()),
+            limit: manifest.unpacked_size,
+        }
+    }
+}
+
+/// Reads the manifest of `id`, if it exists.
+pub(super) async fn read_manifest(
+    store: &Store,
+    id: &ReleaseId,
+) -> Result<Option<Manifest>, ArtifactError> {
+    let key = manifest_key(id);
+    match store.get_small(&key).await? {
+        Some(bytes) => Ok(Some(
+            Manifest::parse(&bytes, &store.location_of(&key), Some(id)).map_err(|bad| {
+                BadDocument {
+                    message: format!(
+                        "{}. Run the release phase of release {id} again to upload its artifacts, or delete it",
+                        bad.message
+                    ),
+                    ..bad
+                }
+            })?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Finds the archive of `id`: its manifest, or else a bare `release-<id>.tgz` of earlier tools.
+/// A 403 counts as missing here (S3 answers 403 for missing keys to credentials that may not
+/// list); a real permission problem then shows on the fallback's reads.
+pub(super) async fn find_source(
+    store: &Store,
+    id: &ReleaseId,
+) -> Result<Option<Source>, ArtifactError> {
+    match read_manifest(store, id).await {
+        Ok(Some(manifest)) => return Ok(Some(Source::from_manifest(&manifest, id.clone()))),
+        Ok(None) | Err(ArtifactError::Store(StoreError::Denied(_))) => {}
+        Err(error) => return Err(error),
+    }
+    let legacy = archive_key(id, Compression::Gzip);
+    match store.size_of(&legacy).await {
+        Ok(Some(size)) => Ok(Some(Source {
+            id: id.clone(),
+            key: legacy,
+            format: Compression::Gzip,
+            size,
+            sha256: None,
+            limit: limit_without_manifest(size),
+        })),
+        Ok(None) | Err(StoreError::Denied(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub(super) async fn read_latest(store: &Store) -> Result<Option<Latest>, ArtifactError> {
+    match store.get_small(LATEST_KEY).await? {
+        Some(bytes) => Ok(Some(Latest::parse(&bytes).map_err(|bad| BadDocument {
+            key: store.location_of(LATEST_KEY),
+            message: format!(
+                "{}. Publish a release again (its release phase rewrites it), or delete it",
+                bad.message
+            ),
+            ..bad
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// The releases in a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseListing {
+    /// Each release with a manifest, oldest first: id, manifest.
+    pub releases: Vec<Manifest>,
+    /// The release `latest.json` names, if any.
+    pub latest: Option<ReleaseId>,
+    /// Archives without a manifest (from earlier tools, or unfinished uploads).
+    pub bare_archives: Vec<String>,
+    /// Objects that were left aside, each with the reason: not part of the layout, or not a
+    /// valid manifest or `latest.json`. Listing and pruning never touch them.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl ReleaseListing {
+    /// Logs a warning naming each skipped object.
+    pub fn warn_skipped(&self, store: &Store, log: &Log) {
+        for (key, reason) in &self.skipped {
+            log.warning(&format!(
+                "Skipped {}: {reason}. It was left as it is; remove it if it does not belong there.",
+                store.location_of(key)
+            ));
+        }
+    }
+}
+
+/// Lists the releases of a store (following pagination to the end) and reads their manifests.
+/// Objects that are not part of the layout, invalid manifests and an invalid `latest.json` are
+/// left aside in [`ReleaseListing::skipped`] rather than failing the listing.
+///
+/// # Errors
+///
+/// Returns an [`ArtifactError`] when the store cannot be listed or read.
+pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactError> {
+    let objects = store.list("release-").await?;
+    let ids: Vec<ReleaseId> = objects
+        .iter()
+        .filter_map(|object| release_of_manifest_key(&object.key))
+        .collect();
+    let mut releases = Vec::new();
+    let mut skipped = Vec::new();
+    let mut with_manifest = std::collections::BTreeSet::new();
+    for (id, read) in read_manifests(store, ids).await? {
+        match read {
+            Ok(Some(manifest)) => {
+                with_manifest.insert(manifest.archive_key.clone());
+                releases.push(manifest);
+            }
+            Ok(None) => {}
+            Err(reason) => skipped.push((manifest_key(&id), reason)),
+        }
+    }
+    releases
+        .sort_by(|a, b| (a.created_at_ms, &a.release_id).cmp(&(b.created_at_ms, &b.release_id)));
+    let mut bare_archives = Vec::new();
+    for object in &objects {
+        let key = &object.key;
+        if release_of_manifest_key(key).is_some() || with_manifest.contains(key) {
+            continue;
+        }
+        if is_archive_key(key) {
+            bare_archives.push(key.clone());
+        } else {
+            skipped.push((
+                key.clone(),
+                "it is neither a release's archive nor its manifest".into(),
+            ));
+        }
+    }
+    let latest = match read_latest(store).await {
+        Ok(latest) => latest.and_then(|latest| latest.id()),
+        Err(ArtifactError::Document(bad)) => {
+            skipped.push((LATEST_KEY.into(), bad.message));
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    skipped.sort();
+    Ok(ReleaseListing {
+        releases,
+        latest,
+        bare_archives,
+        skipped,
+    })
+}
+
+/// Whether `key` is named like an archive: `release-<ID>.tar.zst` or `release-<ID>.tgz`.
+fn is_archive_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("release-") else {
+        return false;
+    };
+    [Compression::Zstd, Compression::Gzip].iter().any(|format| {
+        rest.strip_suffix(&format!(".{}", format.extension()))
+            .is_some_and(|id| ReleaseId::new(id).is_ok())
+    })
+}
+
+/// How many manifest reads or deletions are in flight at once when listing or pruning.
+pub(super) const PARALLEL_REQUESTS: usize = 16;
+
+/// Reads the manifests of `ids`, [`PARALLEL_REQUESTS`] at a time (a store with thousands of
+/// releases is listed in seconds, not minutes): for each, the manifest, `None` when it vanished
+/// meanwhile, or why it cannot be used (invalid, or not readable with these credentials).
+async fn read_manifests(
+    store: &Store,
+    ids: Vec<ReleaseId>,
+) -> Result<Vec<(ReleaseId, Result<Option<Manifest>, String>)>, ArtifactError> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
+    let mut reads = tokio::task::JoinSet::new();
+    for id in ids {
+        let (store, permits) = (store.clone(), Arc::clone(&permits));
+        reads.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let read = read_manifest(&store, &id).await;
+            (id, read)
+        });
+    }
+    let mut manifests = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let (id, read) = read.map_err(|error| {
+            ArtifactError::Store(StoreError::Permanent(format!(
+                "Couldn't read the manifests in {}: {error}",
+                store.describe()
+            )))
+        })?;
+        let read = match read {
+            Ok(manifest) => Ok(manifest),
+            Err(ArtifactError::Document(bad)) => {
+                Err(format!("it is not a valid manifest ({})", bad.message))
+            }
+            Err(ArtifactError::Store(StoreError::Denied(message))) => Err(message),
+            Err(error) => return Err(error),
+        };
+        manifests.push((id, read));
+    }
+    Ok(manifests)
+}

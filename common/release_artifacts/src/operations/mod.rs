@@ -1,0 +1,38 @@
+//! What the programs do with releases, one concern per module: the catalogue of a store
+//! (manifests, `latest.json`, listings), upload, load, publish, prune, verify and promote.
+//! Each takes the release's [`ReleaseId`](crate::ReleaseId), resolved once by the caller, and
+//! reports through a [`Log`](crate::Log).
+
+mod catalogue;
+mod deadline;
+mod error;
+mod load;
+mod promote;
+mod prune;
+mod publish;
+mod upload;
+mod verify;
+
+pub use catalogue::{ReleaseListing, list_releases};
+pub use deadline::Deadline;
+pub use error::ArtifactError;
+pub use load::{Loaded, load_release, load_release_until};
+pub use promote::promote_release;
+pub use prune::prune_releases;
+pub use publish::publish_release;
+pub use upload::{upload_release, upload_release_until};
+pub use verify::verify_release;
+
+/// The async runtime the programs run operations on: a few worker threads, whatever the
+/// number of cores.
+///
+/// # Errors
+///
+/// Returns an error when the runtime cannot start.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.clamp(2, 4))
+        .enable_all()
+        .build()
+}
