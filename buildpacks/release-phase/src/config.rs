@@ -4,7 +4,6 @@
 use crate::PLAN_NAME;
 use crate::errors::ReleasePhaseError;
 use bullet_stream::global::print;
-use bullet_stream::style;
 use libcnb::data::buildpack_plan::BuildpackPlan;
 use release_commands::{ConfigWarning, ReleasePlan, read_build_plan_entry, read_project_toml};
 use std::path::Path;
@@ -42,20 +41,10 @@ pub(crate) fn print_warnings(warnings: &[ConfigWarning]) {
     }
 }
 
-/// Prints the ordered plan, each command with its source and timeout.
+/// Prints the ordered plan, each step as the release log shows it.
 pub(crate) fn print_plan(plan: &ReleasePlan) {
     print::bullet("Release plan, in the order it runs");
-    for (number, (kind, command)) in plan.steps().enumerate() {
-        let timeout = command
-            .timeout
-            .map(|timeout| format!(", timeout {timeout}"))
-            .unwrap_or_default();
-        print::sub_bullet(format!(
-            "{}. {kind}: {} (from {}{timeout})",
-            number + 1,
-            // One style: `style::command` nests its colour inside `style::value`'s.
-            style::value(command.command_line()),
-            command.source
-        ));
+    for (index, step) in plan.steps().enumerate() {
+        print::sub_bullet(format!("{}. {step}", index + 1));
     }
 }

@@ -79,7 +79,7 @@ fn commands_from_a_later_buildpack_run_first() {
         |context| {
             assert_contains!(
                 context.pack_stdout,
-                "(from Test Front-end Buildpack, timeout 5m)"
+                "1. release from Test Front-end Buildpack: "
             );
             context.start_container(ContainerConfig::new().entrypoint("release"), |container| {
                 let logs = container.logs_wait();

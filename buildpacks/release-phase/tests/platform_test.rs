@@ -120,8 +120,8 @@ fn release_commands_run_in_order_through_the_release_process() {
             ## Heroku Release Phase
 
             - Release plan, in the order it runs
-              - 1. release: `bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt'` (from project.toml, timeout 15m)
-              - 2. release: `bash -c 'echo purge >> release-trace.txt'` (from project.toml)
+              - 1. release from project.toml: bash -c 'echo '\''migrating database'\'' && echo migrate >> release-trace.txt' (timeout 15m)
+              - 2. release from project.toml: bash -c 'echo purge >> release-trace.txt'
             - Added the `release` process type, which runs the plan before each release
             - Done (finished in <time>)
         "}
@@ -232,7 +232,7 @@ fn release_build_only_installs_the_web_loader_and_runs_release_build() {
     assert!(built.success(), "{:?}", built.builds);
     let output = strip(&our_build(&built).stderr);
     assert!(
-        output.contains("  - 1. release-build: `bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt'` (from project.toml)\n- Static artifacts of `release-build` will be loaded when a `web` process starts\n"),
+        output.contains("  - 1. release-build from project.toml: bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt'\n- Static artifacts of `release-build` will be loaded when a `web` process starts\n"),
         "{output}"
     );
     let loader = layer_dir(&built).join("exec.d/web/download-release-artifacts");
@@ -290,7 +290,7 @@ fn release_build_runs_before_release_commands() {
     assert!(built.success(), "{:?}", built.builds);
     let output = strip(&our_build(&built).stderr);
     assert!(
-        output.contains("  - 1. release-build: `bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt'` (from project.toml, timeout 10m)\n  - 2. release: `bash -c 'echo migrate >> release-trace.txt'` (from project.toml)\n"),
+        output.contains("  - 1. release-build from project.toml: bash -c 'mkdir -p static-artifacts && echo built > static-artifacts/index.html && echo build >> release-trace.txt' (timeout 10m)\n  - 2. release from project.toml: bash -c 'echo migrate >> release-trace.txt'\n"),
         "{output}"
     );
     let store = tempfile::tempdir().unwrap();
@@ -315,9 +315,9 @@ fn commands_from_a_later_buildpack_run_before_those_of_project_toml() {
     assert!(
         output.contains(indoc! {r"
             - Release plan, in the order it runs
-              - 1. release: `bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt'` (from Test Front-end Buildpack, timeout 5m)
-              - 2. release: `bash -c 'echo warm-cache >> release-trace.txt'` (from Test Cache Warmer)
-              - 3. release: `bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'` (from project.toml)
+              - 1. release from Test Front-end Buildpack: bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt' (timeout 5m)
+              - 2. release from Test Cache Warmer: bash -c 'echo warm-cache >> release-trace.txt'
+              - 3. release from project.toml: bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'
         "}),
         "{output}"
     );
@@ -512,9 +512,9 @@ fn the_plan_can_be_printed_without_running_anything() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         indoc! {r"
-            1. release from Test Front-end Buildpack (timeout 5m): bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt'
-            2. release from Test Cache Warmer (no timeout): bash -c 'echo warm-cache >> release-trace.txt'
-            3. release from project.toml (no timeout): bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'
+            1. release from Test Front-end Buildpack: bash -c 'echo '\''buildpack: migrate'\'' && echo migrate >> release-trace.txt' (timeout 5m)
+            2. release from Test Cache Warmer: bash -c 'echo warm-cache >> release-trace.txt'
+            3. release from project.toml: bash -c 'echo '\''project.toml: notify'\'' && echo notify >> release-trace.txt'
         "}
     );
     assert_eq!(trace(app.path()), "", "nothing ran");
@@ -612,7 +612,7 @@ fn build_plan_metadata_with_unknown_keys_warns_and_wrong_values_fail() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("  - 1. release: `true` (from Future Buildpack)\n"),
+        stderr.contains("  - 1. release from Future Buildpack: true\n"),
         "{stderr}"
     );
 

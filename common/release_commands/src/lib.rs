@@ -11,6 +11,7 @@ mod command;
 mod error;
 mod plan;
 mod project_toml;
+mod step;
 mod table;
 mod timeout;
 
@@ -19,4 +20,5 @@ pub use command::ReleaseCommand;
 pub use error::{ConfigError, ConfigWarning, Location, Problem};
 pub use plan::{PlanFileError, ReleasePlan};
 pub use project_toml::{PROJECT_TOML, PhaseConfig, parse_project_toml, read_project_toml};
+pub use step::{Step, StepKind};
 pub use timeout::{Timeout, TimeoutError};

@@ -1,6 +1,6 @@
 //! The merged release plan and the file that carries it from build time to release time.
 
-use crate::{PhaseConfig, ReleaseCommand, Timeout};
+use crate::{PhaseConfig, ReleaseCommand, Step, StepKind, Timeout};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -84,8 +84,7 @@ impl ReleasePlan {
         plan
     }
 
-    /// The commands in the order they run, each with its kind: `release-build` first, then every
-    /// `release` command.
+    /// The steps in the order they run: `release-build` first, then every `release` command.
     ///
     /// ```
     /// use release_commands::{ReleaseCommand, ReleasePlan};
@@ -100,14 +99,18 @@ impl ReleasePlan {
     ///     release: vec![command("migrate")],
     ///     release_build: Some(command("build")),
     /// };
-    /// let steps: Vec<_> = plan.steps().map(|(kind, c)| (kind, c.command.as_str())).collect();
-    /// assert_eq!(steps, [("release-build", "build"), ("release", "migrate")]);
+    /// let steps: Vec<_> = plan.steps().map(|step| step.to_string()).collect();
+    /// assert_eq!(
+    ///     steps,
+    ///     ["release-build from project.toml: build", "release from project.toml: migrate"]
+    /// );
     /// ```
-    pub fn steps(&self) -> impl Iterator<Item = (&'static str, &ReleaseCommand)> {
+    pub fn steps(&self) -> impl Iterator<Item = Step<'_>> {
+        let step = |kind| move |command| Step { kind, command };
         self.release_build
             .iter()
-            .map(|command| ("release-build", command))
-            .chain(self.release.iter().map(|command| ("release", command)))
+            .map(step(StepKind::ReleaseBuild))
+            .chain(self.release.iter().map(step(StepKind::Release)))
     }
 
     /// Whether the plan runs nothing at all.

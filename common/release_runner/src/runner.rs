@@ -4,7 +4,7 @@ use crate::events::{Event, Events};
 use crate::outcome::signal_name;
 use crate::process::run_command;
 use crate::{CommandResult, Failure, ReleaseHooks, format_duration};
-use release_commands::{ReleaseCommand, ReleasePlan};
+use release_commands::{ReleasePlan, Step, StepKind};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,7 @@ fn run_steps(
     options: &RunOptions,
     log: &mut dyn Write,
 ) -> Result<usize, StepFailure> {
-    let steps: Vec<(&str, &ReleaseCommand)> = plan.steps().collect();
+    let steps: Vec<Step> = plan.steps().collect();
     let total = steps.len();
     let events = Events::start().map_err(|error| (Failure::Runner(error), None))?;
     say(
@@ -88,12 +88,9 @@ fn run_steps(
             )
         })?;
     }
-    for (index, (kind, command)) in steps.iter().enumerate() {
-        let number = index + 1;
-        let step = format!(
-            "step {number}/{total} ({kind} from {}: {command})",
-            command.source
-        );
+    for (index, current) in steps.iter().enumerate() {
+        let (number, kind) = (index + 1, current.kind);
+        let step = format!("step {number}/{total} ({current})");
         let failed_at = || FailedAt {
             step: step.clone(),
             skipped: total - index,
@@ -101,19 +98,9 @@ fn run_steps(
         if let Some(signal) = pending_signal(&events) {
             return Err((Failure::Interrupted(signal), Some(failed_at())));
         }
-        let timeout = command
-            .timeout
-            .map(|timeout| format!(" (timeout {timeout})"))
-            .unwrap_or_default();
-        say(
-            log,
-            &format!(
-                "[{number}/{total}] {kind} from {}: {command}{timeout}",
-                command.source
-            ),
-        );
+        say(log, &format!("[{number}/{total}] {current}"));
         let step_started = Instant::now();
-        let ended = run_command(command, &events, options.kill_grace);
+        let ended = run_command(current.command, &events, options.kill_grace);
         let took = format_duration(step_started.elapsed());
         match (&ended.result, ended.interrupted_by) {
             (CommandResult::Succeeded, None) => {
@@ -144,7 +131,7 @@ fn run_steps(
                 ));
             }
         }
-        if *kind == "release-build" {
+        if kind == StepKind::ReleaseBuild {
             hooks
                 .upload(log, &|| pending_signal(&events))
                 .map_err(|error| {

@@ -68,17 +68,10 @@ pub(crate) fn main() -> ExitCode {
 
 fn print_plan(plan: &ReleasePlan) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    let mut lines = plan.steps().enumerate().map(|(index, (kind, command))| {
-        let timeout = command.timeout.map_or_else(
-            || "no timeout".to_string(),
-            |timeout| format!("timeout {timeout}"),
-        );
-        format!(
-            "{}. {kind} from {} ({timeout}): {command}",
-            index + 1,
-            command.source
-        )
-    });
+    let mut lines = plan
+        .steps()
+        .enumerate()
+        .map(|(index, step)| format!("{}. {step}", index + 1));
     let written = lines.try_for_each(|line| writeln!(stdout, "{line}"));
     if written.is_ok() && plan.is_empty() {
         let _ = writeln!(stdout, "The plan is empty: nothing would run.");
