@@ -686,13 +686,19 @@ fn an_unreadable_file_fails_the_upload_naming_it_and_what_to_do() {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     let env = file_store_env(&store.path().join("artifacts"), "v1");
-    let mut command = Command::new(upload());
+    // Root reads any file: run as nobody. (A file this test made is owned by its user.) The
+    // program runs from a copy that nobody can reach: the checkout may sit in a private folder.
+    let as_root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&secret).unwrap()) == 0;
+    let reachable = tempfile::tempdir().unwrap();
+    let program = reachable.path().join("upload-release-artifacts");
+    std::fs::copy(upload(), &program).unwrap();
+    std::fs::set_permissions(reachable.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = Command::new(&program);
     command
         .current_dir(app.path())
         .env_clear()
         .envs(pairs(&env));
-    // Root reads any file: run as nobody. (A file this test made is owned by its user.)
-    if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&secret).unwrap()) == 0 {
+    if as_root {
         command.uid(65534).gid(65534);
     }
     let output = command.output().unwrap();
