@@ -20,21 +20,24 @@
 //! way (for tuning);
 //! `cargo test -p release-phase --bench transfer` runs a short 16 MiB round.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // A benchmark program: it may stop with a clear message when its own setup fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::cast_precision_loss)]
 
 use aws_sdk_s3::primitives::ByteStream;
+use cnb_platform::release_phase::{
+    ProgramLinks, link_programs, packaged_buildpack, packaged_program_file, workspace_root,
+};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use test_support::fault_proxy::FaultProxy;
-use test_support::release_phase::{
-    ProgramLinks, link_programs, packaged_buildpack, packaged_program_file, workspace_root,
-};
-use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
+use test_servers::fault_proxy::FaultProxy;
+use test_servers::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

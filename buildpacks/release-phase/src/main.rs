@@ -2,9 +2,23 @@
 //! (and a `release-build` command) configured in `project.toml` or handed over by buildpacks
 //! later in the group through the Build Plan.
 
+// Unit tests see the package's dev-dependencies, which serve its integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod config;
 mod errors;
 mod launch_layer;
+
+// Dependencies of the other binary of this package, `exec-release-commands`: every binary of a
+// package sees them all (https://github.com/rust-lang/rust/issues/95513).
+use clap as _;
+use libc as _;
+use nix as _;
+use release_artifacts as _;
+use release_runner as _;
+use thiserror as _;
+use tokio as _;
+use toml as _;
 
 use bullet_stream::global::print;
 use bullet_stream::style;

@@ -2,6 +2,9 @@
 //! and `pack`, so they are ignored by default: run them with
 //! `cargo test -p release-phase --test integration_test -- --ignored`.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,7 +22,7 @@ fn fixture(name: &str) -> PathBuf {
 /// The test-only buildpack that hands commands over and declares `web`, written to a folder.
 fn helper_buildpack() -> BuildpackReference {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("integration_test/helper");
-    test_support::write_helper_buildpack(&dir).unwrap();
+    cnb_platform::write_helper_buildpack(&dir).unwrap();
     BuildpackReference::Other(dir.display().to_string())
 }
 

@@ -1,15 +1,18 @@
 //! The packaged buildpack driven as the CNB lifecycle drives it: `bin/detect` and `bin/build`
 //! as separate processes, then the image's processes launched with layer env and exec.d.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use cnb_platform::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
+use cnb_platform::{Built, Platform};
 use indoc::indoc;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use test_support::release_phase::{buildpack_source_dir, copy_app, release_phase_group};
-use test_support::{Built, Platform};
 
 mod support;
 
@@ -46,7 +49,7 @@ fn build_project_toml(text: &str) -> (tempfile::TempDir, Built) {
     (app, built)
 }
 
-fn our_build(built: &Built) -> &test_support::BuildOutput {
+fn our_build(built: &Built) -> &cnb_platform::BuildOutput {
     built.build_output(BUILDPACK_ID).expect("our buildpack ran")
 }
 
@@ -455,7 +458,7 @@ fn sigterm_sigint_sighup_and_sigquit_to_the_release_process_reach_the_running_co
         assert_eq!(exit_code(output.status), Some(7), "{stderr}");
         let sleep_pid = std::fs::read_to_string(app.path().join("sleep.pid")).unwrap();
         assert!(
-            test_support::wait_until_process_ends(
+            cnb_platform::wait_until_process_ends(
                 sleep_pid.trim().parse().unwrap(),
                 std::time::Duration::from_secs(5)
             ),
@@ -724,19 +727,19 @@ fn static_artifacts_flow_through_a_file_store() {
 
 #[test]
 fn static_artifacts_flow_through_s3() {
-    let server = test_support::s3_server::S3Server::start().unwrap();
-    let mut targets = vec![test_support::s3_server::S3Target::of(&server)];
-    targets.extend(test_support::s3_server::S3Target::moto());
+    let server = test_servers::s3_server::S3Server::start().unwrap();
+    let mut targets = vec![test_servers::s3_server::S3Target::of(&server)];
+    targets.extend(test_servers::s3_server::S3Target::moto());
     for target in targets {
-        let prefix = test_support::s3_server::unique_prefix("flow");
+        let prefix = test_servers::s3_server::unique_prefix("flow");
         full_flow(&target.env(&prefix), target.name);
     }
 }
 
 /// Store settings that reach the in-process server through `proxy`.
 fn env_through(
-    proxy: &test_support::fault_proxy::FaultProxy,
-    target: &test_support::s3_server::S3Target,
+    proxy: &test_servers::fault_proxy::FaultProxy,
+    target: &test_servers::s3_server::S3Target,
     prefix: &str,
 ) -> Vec<(String, String)> {
     let mut env = target.env(prefix);
@@ -750,9 +753,9 @@ fn env_through(
 
 #[test]
 fn a_store_down_at_preflight_fails_the_release_before_release_build_runs() {
-    let server = test_support::s3_server::S3Server::start().unwrap();
-    let proxy = test_support::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
-    let target = test_support::s3_server::S3Target::of(&server);
+    let server = test_servers::s3_server::S3Server::start().unwrap();
+    let proxy = test_servers::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
+    let target = test_servers::s3_server::S3Target::of(&server);
     let (app, built) = build_fixture("static_artifacts_flow");
     assert!(built.success(), "{:?}", built.builds);
     let env = env_through(&proxy, &target, "preflight");
@@ -791,9 +794,9 @@ fn a_store_down_at_preflight_fails_the_release_before_release_build_runs() {
 #[test]
 fn sigterm_during_the_upload_of_a_release_aborts_it_and_nothing_after_it_runs() {
     use nix::sys::signal::Signal;
-    let server = test_support::s3_server::S3Server::start().unwrap();
-    let proxy = test_support::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
-    let target = test_support::s3_server::S3Target::of(&server);
+    let server = test_servers::s3_server::S3Server::start().unwrap();
+    let proxy = test_servers::fault_proxy::FaultProxy::start(server.endpoint()).unwrap();
+    let target = test_servers::s3_server::S3Target::of(&server);
     let app = tempfile::tempdir().unwrap();
     // release-build writes 24 MiB that do not compress: three multipart upload parts.
     std::fs::write(
@@ -851,7 +854,7 @@ fn sigterm_during_the_upload_of_a_release_aborts_it_and_nothing_after_it_runs() 
 
 /// Nothing of an upload is in the server: no object under `prefix`, no multipart upload (or its
 /// parts) left.
-fn assert_no_upload_left(server: &test_support::s3_server::S3Server, prefix: &str) {
+fn assert_no_upload_left(server: &test_servers::s3_server::S3Server, prefix: &str) {
     let objects = server.bucket_dir("artifacts").join(prefix);
     let stored: Vec<_> = std::fs::read_dir(&objects)
         .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
@@ -874,12 +877,12 @@ fn assert_no_upload_left(server: &test_support::s3_server::S3Server, prefix: &st
 /// only what the layer needs, as static binaries that run on any base image.
 #[test]
 fn the_packaged_buildpack_holds_only_what_the_layer_needs() {
-    let Some(dir) = test_support::release_phase::packaged_buildpack().unwrap() else {
+    let Some(dir) = cnb_platform::release_phase::packaged_buildpack().unwrap() else {
         eprintln!("RELEASE_PHASE_BUILDPACK_DIR is not set: nothing packaged to check");
         return;
     };
     assert_eq!(
-        test_support::files_under(&dir),
+        cnb_platform::files_under(&dir),
         [
             ".libcnb-cargo/additional-bin/exec-release-commands",
             "bin/build",

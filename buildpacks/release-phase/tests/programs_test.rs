@@ -1,5 +1,8 @@
 //! The artifact programs as users run them: arguments, settings, exit codes and messages.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -243,19 +246,19 @@ fn a_black_holed_store_gives_up_within_the_load_timeout_and_changes_nothing() {
 
 #[test]
 fn without_static_keys_the_standard_aws_credential_chain_is_used() {
-    let server = test_support::s3_server::S3Server::start().unwrap();
+    let server = test_servers::s3_server::S3Server::start().unwrap();
     let url = format!(
         "s3://artifacts/{}",
-        test_support::s3_server::unique_prefix("chain")
+        test_servers::s3_server::unique_prefix("chain")
     );
     let app = app_with_artifacts();
     let env = [
         ("STATIC_ARTIFACTS_URL", url.as_str()),
         ("STATIC_ARTIFACTS_ENDPOINT", server.endpoint()),
-        ("AWS_ACCESS_KEY_ID", test_support::s3_server::ACCESS_KEY_ID),
+        ("AWS_ACCESS_KEY_ID", test_servers::s3_server::ACCESS_KEY_ID),
         (
             "AWS_SECRET_ACCESS_KEY",
-            test_support::s3_server::SECRET_ACCESS_KEY,
+            test_servers::s3_server::SECRET_ACCESS_KEY,
         ),
         ("RELEASE_ID", "v1"),
     ];
@@ -264,7 +267,7 @@ fn without_static_keys_the_standard_aws_credential_chain_is_used() {
     let wrong = [
         ("STATIC_ARTIFACTS_URL", url.as_str()),
         ("STATIC_ARTIFACTS_ENDPOINT", server.endpoint()),
-        ("AWS_ACCESS_KEY_ID", test_support::s3_server::ACCESS_KEY_ID),
+        ("AWS_ACCESS_KEY_ID", test_servers::s3_server::ACCESS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", SECRET),
         ("RELEASE_ID", "v2"),
     ];
@@ -290,8 +293,8 @@ fn sigterm_sighup_and_sigquit_during_an_upload_abort_the_multipart_upload_and_ex
 }
 
 fn upload_stopped_by(signal: nix::sys::signal::Signal, code: i32) {
-    use test_support::fault_proxy::FaultProxy;
-    let server = test_support::s3_server::S3Server::start().unwrap();
+    use test_servers::fault_proxy::FaultProxy;
+    let server = test_servers::s3_server::S3Server::start().unwrap();
     let proxy = FaultProxy::start(server.endpoint()).unwrap();
     let app = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -314,11 +317,11 @@ fn upload_stopped_by(signal: nix::sys::signal::Signal, code: i32) {
             ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
             (
                 "STATIC_ARTIFACTS_ACCESS_KEY_ID",
-                test_support::s3_server::ACCESS_KEY_ID,
+                test_servers::s3_server::ACCESS_KEY_ID,
             ),
             (
                 "STATIC_ARTIFACTS_SECRET_ACCESS_KEY",
-                test_support::s3_server::SECRET_ACCESS_KEY,
+                test_servers::s3_server::SECRET_ACCESS_KEY,
             ),
             ("RELEASE_ID", "v1"),
         ])
@@ -475,22 +478,22 @@ fn an_upload_killed_outright_leaves_no_temporary_file_in_a_file_store() {
 #[test]
 fn a_load_stopped_by_a_signal_removes_its_staging_folder_and_keeps_the_old_content() {
     use nix::sys::signal::Signal;
-    use test_support::fault_proxy::FaultProxy;
-    let server = test_support::s3_server::S3Server::start().unwrap();
+    use test_servers::fault_proxy::FaultProxy;
+    let server = test_servers::s3_server::S3Server::start().unwrap();
     let proxy = FaultProxy::start(server.endpoint()).unwrap();
     let endpoint = proxy.endpoint();
-    let prefix = test_support::s3_server::unique_prefix("load-signal");
+    let prefix = test_servers::s3_server::unique_prefix("load-signal");
     let url = format!("s3://artifacts/{prefix}");
     let env = [
         ("STATIC_ARTIFACTS_URL", url.as_str()),
         ("STATIC_ARTIFACTS_ENDPOINT", endpoint.as_str()),
         (
             "STATIC_ARTIFACTS_ACCESS_KEY_ID",
-            test_support::s3_server::ACCESS_KEY_ID,
+            test_servers::s3_server::ACCESS_KEY_ID,
         ),
         (
             "STATIC_ARTIFACTS_SECRET_ACCESS_KEY",
-            test_support::s3_server::SECRET_ACCESS_KEY,
+            test_servers::s3_server::SECRET_ACCESS_KEY,
         ),
         ("RELEASE_ID", "v1"),
     ];

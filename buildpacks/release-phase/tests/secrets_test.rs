@@ -2,6 +2,9 @@
 //! success, run with recognizable credentials and a session token; no byte of the secret key or
 //! the token may appear in stdout, stderr, the store's files or temporary files.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,8 +14,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use support::{download, manage, upload};
-use test_support::fault_proxy::{Break, ErrorReply, FaultProxy};
-use test_support::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
+use test_servers::fault_proxy::{Break, ErrorReply, FaultProxy};
+use test_servers::s3_server::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY};
 
 const TOKEN: &str = "SessionTokenRecognizable/0123456789+abcdefXYZ==";
 const WRONG_SECRET: &str = "WrongSecretRecognizable/abcdef0123456789+XYZ";

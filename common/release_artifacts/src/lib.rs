@@ -11,6 +11,10 @@
 //!
 //! The library never prints, never exits and chooses no exit code: the programs do.
 
+// The servers serve the integration tests; unit tests need none.
+#[cfg(test)]
+use test_servers as _;
+
 mod archive;
 mod load_target;
 pub mod manifest;

@@ -2,6 +2,9 @@
 //! cut and reset connections, throttling, a store that is down or swallows traffic. Each test
 //! states the guarantee it checks.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,8 +15,8 @@ use release_artifacts::{
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::{Captured, Snapshot, far, sample_tree, snapshot};
-use test_support::fault_proxy::{Break, ErrorReply, FaultProxy};
-use test_support::s3_server::{S3Server, S3Target};
+use test_servers::fault_proxy::{Break, ErrorReply, FaultProxy};
+use test_servers::s3_server::{S3Server, S3Target};
 
 mod support;
 

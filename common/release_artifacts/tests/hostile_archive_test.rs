@@ -9,6 +9,9 @@
 //! An archive whose digest differs from its manifest is refused before extraction counts: see
 //! `an_archive_whose_digest_differs_from_its_manifest_is_not_loaded` in `store_test.rs`.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -3,6 +3,9 @@
 //! release at once, a prune racing a publish, and loads into folders a load must not replace.
 //! Against every kind of store (`file://`, s3s-fs, and moto when CI started it); no mocks.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

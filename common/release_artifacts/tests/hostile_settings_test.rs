@@ -3,6 +3,9 @@
 //! or accepted with one meaning, written down in the row. No secret ever appears in a message
 //! or in the `Debug` output of `Settings`, and an accepted release id always gives safe keys.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

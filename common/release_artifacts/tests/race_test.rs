@@ -1,6 +1,9 @@
 //! Races and load: concurrent publishers, many loaders at once, and a store with 2,000
 //! releases (with the number of store requests each operation needs, counted by a proxy).
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,8 +14,8 @@ use release_artifacts::{
 };
 use std::path::{Path, PathBuf};
 use support::{Captured, far, sample_tree, snapshot};
-use test_support::fault_proxy::FaultProxy;
-use test_support::s3_server::{S3Server, S3Target, unique_prefix};
+use test_servers::fault_proxy::FaultProxy;
+use test_servers::s3_server::{S3Server, S3Target, unique_prefix};
 
 mod support;
 

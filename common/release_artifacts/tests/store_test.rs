@@ -1,6 +1,9 @@
 //! Upload, load, publish, prune, list, verify and promote against every kind of store: a
 //! `file://` folder, s3s-fs on loopback, and moto when CI started it. No mocks.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +17,7 @@ use support::{
     Captured, Target, all_targets, far, file_target, s3_targets, s3s, sample_tree, scene, settings,
     snapshot,
 };
-use test_support::s3_server::{S3Target, unique_prefix};
+use test_servers::s3_server::{S3Target, unique_prefix};
 
 mod support;
 

@@ -8,6 +8,10 @@
 //! [`Failure`].
 //! Artifact steps (preflight, upload, publish) plug in through [`ReleaseHooks`].
 
+// These serve the integration tests; unit tests need neither.
+#[cfg(test)]
+use {cnb_platform as _, tempfile as _};
+
 mod duration;
 mod events;
 mod hooks;

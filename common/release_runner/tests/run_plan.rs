@@ -1,5 +1,8 @@
 //! The runner against real processes: order, stopping, exit statuses, timeouts and hooks.
 
+// Each test file sees every dev-dependency of the package but uses a few:
+// https://github.com/rust-lang/rust/issues/95513
+#![allow(unused_crate_dependencies)]
 // Test helpers panic with a clear message, as libcnb-test's do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -144,7 +147,7 @@ fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
     );
     let pid: u32 = read(&child_pid).trim().parse().unwrap();
     assert!(
-        test_support::wait_until_process_ends(pid, Duration::from_secs(5)),
+        cnb_platform::wait_until_process_ends(pid, Duration::from_secs(5)),
         "the command's child {pid} outlived SIGKILL"
     );
 }

@@ -2,9 +2,9 @@
 
 #![allow(clippy::expect_used, dead_code)]
 
+use cnb_platform::release_phase::{ProgramLinks, programs_under_test};
 use std::path::Path;
 use std::sync::LazyLock;
-use test_support::release_phase::{ProgramLinks, programs_under_test};
 
 /// Links named as on the launch layer, to the packaged program file when
 /// `RELEASE_PHASE_BUILDPACK_DIR` is set, else to this test build's; one folder per test file.

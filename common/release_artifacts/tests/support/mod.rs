@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use test_support::s3_server::{S3Server, S3Target, unique_prefix};
+use test_servers::s3_server::{S3Server, S3Target, unique_prefix};
 
 /// A log whose lines can be read back.
 #[derive(Clone, Default)]

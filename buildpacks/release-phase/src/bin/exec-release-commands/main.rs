@@ -2,6 +2,9 @@
 //! file of the launch layer. Called by another program's name (through a link), it runs that
 //! program instead, so the layer holds one copy of the code instead of four.
 
+// Unit tests see the package's dev-dependencies, which serve its integration tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod allocator;
 mod artifacts;
 mod download;
@@ -12,6 +15,12 @@ mod upload;
 
 use std::path::Path;
 use std::process::ExitCode;
+
+// Dependencies of the buildpack's own binary (detect and build): every binary of a package
+// sees them all (https://github.com/rust-lang/rust/issues/95513).
+use bullet_stream as _;
+use indoc as _;
+use libcnb as _;
 
 fn main() -> ExitCode {
     // Before any other thread starts (glibc only; musl's allocator needs no tuning).

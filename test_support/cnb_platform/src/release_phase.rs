@@ -27,8 +27,10 @@ pub const PACKAGED_BUILDPACK_VAR: &str = "RELEASE_PHASE_BUILDPACK_DIR";
 /// The folder holding this workspace's `Cargo.toml`.
 #[must_use]
 pub fn workspace_root() -> PathBuf {
+    // This crate is `test_support/cnb_platform` in the workspace.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 

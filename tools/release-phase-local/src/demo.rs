@@ -1,15 +1,17 @@
 //! The quick start: package the buildpack, build an app, then run its `release` and `web`
 //! processes, printing what each phase did and, at the end, what happened and where to look.
 
-use crate::release_phase::{buildpack_source_dir, copy_dir, release_phase_group, workspace_root};
-use crate::{Built, PlatformError};
+use cnb_platform::release_phase::{
+    buildpack_source_dir, copy_dir, release_phase_group, workspace_root,
+};
+use cnb_platform::{Built, PlatformError, files_under};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The app the quick start builds when none is given.
 #[must_use]
-pub fn default_app() -> PathBuf {
+pub(crate) fn default_app() -> PathBuf {
     buildpack_source_dir().join("tests/fixtures/static_artifacts_flow")
 }
 
@@ -29,7 +31,7 @@ struct Launch {
 /// # Errors
 ///
 /// Returns a [`PlatformError`] when a phase cannot be run at all.
-pub fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, PlatformError> {
+pub(crate) fn run(app: &Path, bin_dir: &Path, env: &[(&str, &str)]) -> Result<i32, PlatformError> {
     let work_dir = workspace_root().join("target").join("local-platform");
     // A file:// store (emptied first, so that every run starts alike) and a release id, unless
     // the caller gives others.
@@ -168,7 +170,7 @@ fn summarize(app: &Path, store_dir: Option<&Path>, env: &[(&str, &str)], launche
         .map_or("", |(_, value)| value);
     match store_dir {
         Some(dir) => {
-            let objects = crate::files_under(dir);
+            let objects = files_under(dir);
             lines.push(format!(
                 "- The store {url} holds {} object(s): {}",
                 objects.len(),
@@ -181,7 +183,7 @@ fn summarize(app: &Path, store_dir: Option<&Path>, env: &[(&str, &str)], launche
     if loaded.is_dir() {
         lines.push(format!(
             "- `web` loaded {} file(s) into {}",
-            crate::files_under(&loaded).len(),
+            files_under(&loaded).len(),
             loaded.display()
         ));
     }
@@ -202,7 +204,7 @@ fn remove_if_present(dir: &Path) -> Result<(), PlatformError> {
 }
 
 /// Prints `line` as a heading of the quick start's output, on stderr.
-pub fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "\n==> {line}");
 }

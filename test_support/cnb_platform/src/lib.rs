@@ -11,16 +11,13 @@
 //! alternatives in build plans, SBOMs, caching between builds and image export.
 
 mod build;
-pub mod demo;
 mod detect;
 mod error;
-pub mod fault_proxy;
 mod helper_buildpack;
 mod launch;
 mod layer_env;
 pub mod package;
 pub mod release_phase;
-pub mod s3_server;
 
 pub use build::{BuildOutput, Built};
 pub use detect::DetectOutput;

@@ -1,13 +1,15 @@
-//! `cargo run -p test_support --bin release-phase-local [APP_DIR] [NAME=VALUE...]`: builds the
+//! `cargo run -p release-phase-local [APP_DIR] [NAME=VALUE...]`: builds the
 //! buildpack's programs, then builds `APP_DIR` (a sample app by default) and runs its `release`
 //! and `web` processes on the local platform, without Docker.
 
+mod demo;
+
+use cnb_platform::release_phase::{PACKAGED_BUILDPACK_VAR, packaged_buildpack, workspace_root};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use test_support::release_phase::{PACKAGED_BUILDPACK_VAR, packaged_buildpack, workspace_root};
 
 fn main() -> ExitCode {
-    let mut app = test_support::demo::default_app();
+    let mut app = demo::default_app();
     let mut env = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.split_once('=') {
@@ -28,7 +30,7 @@ fn main() -> ExitCode {
     let bin_dir = match packaged_buildpack() {
         // The packaged buildpack brings its own binaries.
         Ok(Some(packaged)) => {
-            test_support::demo::say(&format!(
+            demo::say(&format!(
                 "Using the packaged buildpack {}",
                 packaged.display()
             ));
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
     };
 
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    match test_support::demo::run(&app, &bin_dir, &env) {
+    match demo::run(&app, &bin_dir, &env) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {
             eprintln!("error: {error}");
@@ -67,7 +69,7 @@ fn build_programs() -> Result<PathBuf, String> {
     let profile = bin_dir
         .file_name()
         .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-    test_support::demo::say(
+    demo::say(
         "Building the buildpack's programs with cargo (bin/build and exec-release-commands; \
          the first build takes a few minutes, later runs reuse target/)",
     );

@@ -69,7 +69,9 @@ pub enum PlatformError {
 }
 
 impl PlatformError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// A file operation on `path` that failed.
+    #[must_use]
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         PlatformError::Io {
             path: path.to_path_buf(),
             source,
