@@ -180,6 +180,20 @@ fn extract<R: Read>(
     })
 }
 
+/// An extraction under way: where it goes, what it created, and what it counted.
+struct Extraction<'a> {
+    dest: &'a Path,
+    limit: u64,
+    room: &'a Cell<u64>,
+    writers: &'a mut Writers,
+    created: Created,
+    /// The buffer large files are copied through.
+    block: Vec<u8>,
+    /// Folders and their modes, applied last so that a read-only folder can still be filled.
+    folders: Vec<(PathBuf, u32)>,
+    summary: UnpackSummary,
+}
+
 fn extract_entries<R: Read>(
     decoder: R,
     room: &Cell<u64>,
@@ -194,14 +208,19 @@ fn extract_entries<R: Read>(
         ))));
     }
     let mut archive = tar::Archive::new(decoder);
-    let mut summary = UnpackSummary {
-        file_count: 0,
-        unpacked_size: 0,
+    let mut extraction = Extraction {
+        dest,
+        limit,
+        room,
+        writers,
+        created: Created::default(),
+        block: vec![0; SMALL_FILE],
+        folders: Vec::new(),
+        summary: UnpackSummary {
+            file_count: 0,
+            unpacked_size: 0,
+        },
     };
-    let mut created = Created::default();
-    let mut block = vec![0; SMALL_FILE];
-    // Folder permissions are applied last, so that a read-only folder can still be filled.
-    let mut folders = Vec::new();
     let mut entries = archive.entries().map_err(|error| from_tar(error, 1))?;
     let mut number = 0u64;
     loop {
@@ -210,11 +229,27 @@ fn extract_entries<R: Read>(
             break;
         };
         number += 1;
+        let mut entry = entry.map_err(|error| from_tar(error, number))?;
+        extraction.entry(&mut entry, number)?;
+    }
+    extraction.writers.wait_idle()?;
+    for (folder, mode) in extraction.folders.into_iter().rev() {
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(extraction.summary)
+}
+
+impl Extraction<'_> {
+    /// Extracts entry `number` of the archive, or refuses it.
+    fn entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        number: u64,
+    ) -> Result<(), UnpackError> {
         let from_tar = |error| from_tar(error, number);
-        let mut entry = entry.map_err(from_tar)?;
         let raw_path = entry.path().map_err(from_tar)?.into_owned();
         let Some(relative) = safe_relative(&raw_path)? else {
-            continue;
+            return Ok(());
         };
         let header = entry.header();
         let mode = header.mode().map_err(from_tar)?;
@@ -223,53 +258,40 @@ fn extract_entries<R: Read>(
         }
         let kind = header.entry_type();
         let mtime = header.mtime().map_err(from_tar)?;
-        let target = dest.join(&relative);
-        created.make_parents(dest, &relative)?;
+        let (dest, target) = (self.dest, self.dest.join(&relative));
+        self.created.make_parents(dest, &relative)?;
         match kind {
             tar::EntryType::Directory => {
-                if created.kinds.get(&relative) != Some(&Kind::Folder) {
-                    created.replace(dest, &relative, Kind::Folder, writers)?;
+                if self.created.kinds.get(&relative) != Some(&Kind::Folder) {
+                    self.created
+                        .replace(dest, &relative, Kind::Folder, self.writers)?;
                     std::fs::create_dir(&target)?;
                 }
-                folders.push((target, mode & 0o777));
+                self.folders.push((target, mode & 0o777));
+                return Ok(());
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                // PAX extensions may give a size other than the header's: the reader uses theirs.
-                let size = entry.size();
-                summary.unpacked_size = summary.unpacked_size.saturating_add(size);
-                if summary.unpacked_size > limit {
-                    return Err(UnpackError::TooLarge { limit });
-                }
-                let Some(modified) = UNIX_EPOCH.checked_add(Duration::from_secs(mtime)) else {
-                    return Err(refused(&raw_path, "its modification time is out of range"));
-                };
-                created.replace(dest, &relative, Kind::File, writers)?;
-                room.set(room.get().saturating_add(size));
-                if let Some(size) = usize::try_from(size)
-                    .ok()
-                    .filter(|size| *size <= SMALL_FILE)
-                {
-                    writers.send(&mut entry, size, target, mode & 0o777, modified)?;
-                } else {
-                    let mut file = std::fs::File::create(&target)?;
-                    copy_in_blocks(&mut entry, &mut file, &mut block)?;
-                    finish_file(&file, mode & 0o777, modified)?;
-                }
-                summary.file_count += 1;
+                self.file(entry, &raw_path, &relative, mode & 0o777, mtime)?;
             }
             tar::EntryType::Symlink => {
-                let link = link_target(&entry, &raw_path)?;
-                if let Some(reason) = created.link_problem(&relative, &link) {
+                let link = link_target(entry, &raw_path)?;
+                if let Some(reason) = self.created.link_problem(&relative, &link) {
                     return Err(refused(&raw_path, reason));
                 }
-                created.replace(dest, &relative, Kind::Link, writers)?;
+                self.created
+                    .replace(dest, &relative, Kind::Link, self.writers)?;
                 std::os::unix::fs::symlink(&link, &target)?;
-                summary.file_count += 1;
             }
             tar::EntryType::Link => {
-                let link = link_target(&entry, &raw_path)?;
-                extract_hard_link(&mut created, dest, &raw_path, &relative, &link, writers)?;
-                summary.file_count += 1;
+                let link = link_target(entry, &raw_path)?;
+                extract_hard_link(
+                    &mut self.created,
+                    dest,
+                    &raw_path,
+                    &relative,
+                    &link,
+                    self.writers,
+                )?;
             }
             tar::EntryType::Char | tar::EntryType::Block => {
                 return Err(refused(&raw_path, "it is a device file"));
@@ -282,12 +304,44 @@ fn extract_entries<R: Read>(
                 ));
             }
         }
+        self.summary.file_count += 1;
+        Ok(())
     }
-    writers.wait_idle()?;
-    for (folder, mode) in folders.into_iter().rev() {
-        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode))?;
+
+    /// Writes a regular file: small ones go to the writer threads, large ones are copied here.
+    fn file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        raw_path: &Path,
+        relative: &Path,
+        mode: u32,
+        mtime: u64,
+    ) -> Result<(), UnpackError> {
+        // PAX extensions may give a size other than the header's: the reader uses theirs.
+        let size = entry.size();
+        self.summary.unpacked_size = self.summary.unpacked_size.saturating_add(size);
+        if self.summary.unpacked_size > self.limit {
+            return Err(UnpackError::TooLarge { limit: self.limit });
+        }
+        let Some(modified) = UNIX_EPOCH.checked_add(Duration::from_secs(mtime)) else {
+            return Err(refused(raw_path, "its modification time is out of range"));
+        };
+        let target = self.dest.join(relative);
+        self.created
+            .replace(self.dest, relative, Kind::File, self.writers)?;
+        self.room.set(self.room.get().saturating_add(size));
+        if let Some(size) = usize::try_from(size)
+            .ok()
+            .filter(|size| *size <= SMALL_FILE)
+        {
+            self.writers.send(entry, size, target, mode, modified)?;
+        } else {
+            let mut file = std::fs::File::create(&target)?;
+            copy_in_blocks(entry, &mut file, &mut self.block)?;
+            finish_file(&file, mode, modified)?;
+        }
+        Ok(())
     }
-    Ok(summary)
 }
 
 fn extract_hard_link(
