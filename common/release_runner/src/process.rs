@@ -62,49 +62,19 @@ pub(crate) fn run_command(command: &ReleaseCommand, events: &Events, grace: Dura
     }
 
     let timeout = command.timeout.map(release_commands::Timeout::as_duration);
-    let mut deadline = timeout.map(|timeout| started + timeout);
-    let mut stage = Stage::Running;
-    let mut timed_out = false;
-    let mut interrupted_by = None;
-    let status = loop {
-        let event = match deadline {
-            Some(deadline) => events
-                .receiver
-                .recv_timeout(deadline.saturating_duration_since(Instant::now())),
-            None => events
-                .receiver
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match event {
-            Ok(Event::Exited(status)) => break status,
-            Ok(Event::Signal(signal)) => {
-                if let Ok(signal) = Signal::try_from(signal) {
-                    signal_group(group, signal);
-                }
-                interrupted_by.get_or_insert(signal);
-                if stage == Stage::Running {
-                    stage = Stage::Stopping;
-                    deadline = Some(Instant::now() + grace);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) if stage == Stage::Running => {
-                timed_out = true;
-                signal_group(group, Signal::SIGTERM);
-                stage = Stage::Stopping;
-                deadline = Some(Instant::now() + grace);
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                signal_group(group, Signal::SIGKILL);
-                stage = Stage::Killed;
-                deadline = None;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                break Err(std::io::Error::other("the event channel closed"));
-            }
-        }
-    };
-
+    let (
+        status,
+        Watched {
+            stage,
+            timed_out,
+            interrupted_by,
+        },
+    ) = watch(
+        group,
+        events,
+        timeout.map(|timeout| started + timeout),
+        grace,
+    );
     if stage != Stage::Running {
         // The command is being stopped: nothing it started may outlive it, such as a background
         // job that ignores SIGINT.
@@ -129,6 +99,68 @@ pub(crate) fn run_command(command: &ReleaseCommand, events: &Events, grace: Dura
         result,
         interrupted_by,
     }
+}
+
+/// How the command's run went, as seen while waiting for it.
+struct Watched {
+    stage: Stage,
+    timed_out: bool,
+    /// The first signal the release process passed on to the command.
+    interrupted_by: Option<i32>,
+}
+
+/// Waits for the command's exit: passes signals on to its group, and stops it at `deadline`
+/// (SIGTERM, then SIGKILL after `grace`).
+fn watch(
+    group: Pid,
+    events: &Events,
+    mut deadline: Option<Instant>,
+    grace: Duration,
+) -> (std::io::Result<std::process::ExitStatus>, Watched) {
+    let mut watched = Watched {
+        stage: Stage::Running,
+        timed_out: false,
+        interrupted_by: None,
+    };
+    let status = loop {
+        let event = match deadline {
+            Some(deadline) => events
+                .receiver
+                .recv_timeout(deadline.saturating_duration_since(Instant::now())),
+            None => events
+                .receiver
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match event {
+            Ok(Event::Exited(status)) => break status,
+            Ok(Event::Signal(signal)) => {
+                if let Ok(signal) = Signal::try_from(signal) {
+                    signal_group(group, signal);
+                }
+                watched.interrupted_by.get_or_insert(signal);
+                if watched.stage == Stage::Running {
+                    watched.stage = Stage::Stopping;
+                    deadline = Some(Instant::now() + grace);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) if watched.stage == Stage::Running => {
+                watched.timed_out = true;
+                signal_group(group, Signal::SIGTERM);
+                watched.stage = Stage::Stopping;
+                deadline = Some(Instant::now() + grace);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                signal_group(group, Signal::SIGKILL);
+                watched.stage = Stage::Killed;
+                deadline = None;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err(std::io::Error::other("the event channel closed"));
+            }
+        }
+    };
+    (status, watched)
 }
 
 /// Sends `signal` to the command's process group. The group may already be gone, which is fine.

@@ -1,6 +1,7 @@
 //! Prune: delete all but the newest releases, sparing any that may be in a release phase.
 
 use super::ArtifactError;
+use super::ReleaseListing;
 use super::catalogue::{PARALLEL_REQUESTS, list_releases, read_latest};
 use crate::manifest::{manifest_key, now_ms};
 use crate::{Log, Manifest, ReleaseId, Store, StoreError};
@@ -28,13 +29,49 @@ pub async fn prune_releases(
 ) -> Result<Vec<ReleaseId>, ArtifactError> {
     let listing = list_releases(store).await?;
     listing.warn_skipped(store, log);
+    let doomed = choose_doomed(&listing, keep, protect);
+    // Listing thousands of manifests takes a while: a release published again meanwhile (a
+    // re-run release phase) is spared.
+    let latest_now = read_latest(store)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|latest| latest.id());
+    let doomed: Vec<(ReleaseId, String)> = doomed
+        .into_iter()
+        .filter(|(id, _)| latest_now.as_ref() != Some(id))
+        .collect();
+    let deleted = delete_releases(store, doomed).await?;
+    if !deleted.is_empty() {
+        log.line(&format!(
+            "Pruned {} release{} (STATIC_ARTIFACTS_KEEP={keep}): {}",
+            deleted.len(),
+            if deleted.len() == 1 { "" } else { "s" },
+            deleted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(deleted)
+}
+
+/// The releases beyond the `keep` newest that may go, each with its archive key: never
+/// `protect`, the latest, a release newer than `protect`, or one that may be in its release
+/// phase (unpublished, uploaded within [`UNPUBLISHED_GRACE_MS`]).
+fn choose_doomed(
+    listing: &ReleaseListing,
+    keep: usize,
+    protect: &ReleaseId,
+) -> Vec<(ReleaseId, String)> {
     let protected_time = listing
         .releases
         .iter()
         .find(|manifest| manifest.release_id == protect.as_str())
         .map(|manifest| manifest.created_at_ms);
     let newest_first: Vec<&Manifest> = listing.releases.iter().rev().collect();
-    let doomed: Vec<(ReleaseId, String)> = newest_first
+    newest_first
         .iter()
         .skip(keep)
         .filter_map(|manifest| {
@@ -49,18 +86,15 @@ pub async fn prune_releases(
                 || maybe_releasing;
             (!spared).then(|| (id, manifest.archive_key.clone()))
         })
-        .collect();
-    // Listing thousands of manifests takes a while: a release published again meanwhile (a
-    // re-run release phase) is spared.
-    let latest_now = read_latest(store)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|latest| latest.id());
-    let doomed: Vec<(ReleaseId, String)> = doomed
-        .into_iter()
-        .filter(|(id, _)| latest_now.as_ref() != Some(id))
-        .collect();
+        .collect()
+}
+
+/// Deletes each release (manifest first, then archive), [`PARALLEL_REQUESTS`] at a time;
+/// returns the ids deleted, in the order given.
+async fn delete_releases(
+    store: &Store,
+    doomed: Vec<(ReleaseId, String)>,
+) -> Result<Vec<ReleaseId>, ArtifactError> {
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
     let mut deletions = tokio::task::JoinSet::new();
     for (order, (id, archive)) in doomed.into_iter().enumerate() {
@@ -92,18 +126,6 @@ pub async fn prune_releases(
     let deleted: Vec<ReleaseId> = deleted.into_iter().map(|(_, id)| id).collect();
     if let Some(error) = failure {
         return Err(error);
-    }
-    if !deleted.is_empty() {
-        log.line(&format!(
-            "Pruned {} release{} (STATIC_ARTIFACTS_KEEP={keep}): {}",
-            deleted.len(),
-            if deleted.len() == 1 { "" } else { "s" },
-            deleted
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
     }
     Ok(deleted)
 }

@@ -61,21 +61,7 @@ pub async fn upload_release_until(
     log: &Log,
     stop: impl Future<Output = i32>,
 ) -> Result<Manifest, ArtifactError> {
-    if !dir.is_dir() {
-        return Err(ArtifactError::NoFolder {
-            dir: dir.to_path_buf(),
-        });
-    }
-    // Every entry must be one that loads accept, before anything is stored.
-    let cannot = |message: String| ArtifactError::CannotPack {
-        dir: dir.to_path_buf(),
-        message,
-    };
-    let check_dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || check_folder(&check_dir))
-        .await
-        .map_err(|error| cannot(error.to_string()))?
-        .map_err(|error| cannot(error.to_string()))?;
+    check_uploadable(dir).await?;
     let started = Instant::now();
     let key = archive_key(id, compression);
     if let Some(stored) = settle_earlier_upload(store, id, dir, log).await? {
@@ -138,6 +124,24 @@ pub async fn upload_release_until(
         rate(size, elapsed)
     ));
     Ok(manifest)
+}
+
+/// Checks, before anything is stored, that `dir` is a folder whose every entry loads accept.
+async fn check_uploadable(dir: &Path) -> Result<(), ArtifactError> {
+    if !dir.is_dir() {
+        return Err(ArtifactError::NoFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let cannot = |message: String| ArtifactError::CannotPack {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    let check_dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || check_folder(&check_dir))
+        .await
+        .map_err(|error| cannot(error.to_string()))?
+        .map_err(|error| cannot(error.to_string()))
 }
 
 /// Deals with artifacts an earlier upload stored for release `id`: returns their manifest when
