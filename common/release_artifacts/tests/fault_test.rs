@@ -9,12 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use release_artifacts::manifest::{LATEST_KEY, manifest_key};
-use release_artifacts::{
-    ArtifactError, Deadline, ReleaseId, Settings, load_release, publish_release, upload_release,
-};
+use release_artifacts::{ArtifactError, Deadline, ReleaseId, Settings};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{Captured, Snapshot, far, sample_tree, snapshot};
+use support::{Captured, Snapshot, far, load, publish, sample_tree, snapshot, upload};
 use test_servers::fault_proxy::{Break, ErrorReply, FaultProxy};
 use test_servers::s3_server::{S3Server, S3Target};
 
@@ -119,23 +117,8 @@ async fn upload_and_publish(faulty: &Faulty, id: &str, source: &Path) {
     let settings = faulty.settings(id, &[]);
     let store = settings.open_store().await.unwrap();
     let log = Captured::default();
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        source,
-        settings.compression,
-        &log.log(),
-    )
-    .await
-    .unwrap();
-    publish_release(
-        &store,
-        settings.release_id().unwrap(),
-        settings.keep,
-        &log.log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, source, &log.log()).await.unwrap();
+    publish(&store, &settings, &log.log()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,29 +134,16 @@ async fn a_connection_cut_in_the_middle_of_a_part_is_retried_and_the_upload_comp
         // Two connections break 3 MiB into their request: in the middle of a part.
         faulty.proxy.break_requests(3 << 20, 2, how);
         let before = faulty.proxy.faults_injected();
-        upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{how:?}: {error}"));
+        upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap_or_else(|error| panic!("{how:?}: {error}"));
         assert_eq!(faulty.proxy.faults_injected() - before, 2, "{how:?}");
         faulty.proxy.heal().unwrap();
 
         let dest = work.path().join(format!("loaded-{id}"));
-        load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        load(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap();
         assert_eq!(snapshot(&dest), snapshot(&source), "{how:?}");
     }
     assert_eq!(faulty.stored().1, 0, "no multipart upload parts are left");
@@ -194,16 +164,9 @@ async fn a_download_cut_in_the_middle_resumes_by_range_and_the_files_are_identic
         faulty.proxy.break_responses(1 << 20, 3, how);
         let first = faulty.proxy.request_log().len();
         let dest = work.path().join(format!("loaded-{how:?}"));
-        load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{how:?}: {error}"));
+        load(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_or_else(|error| panic!("{how:?}: {error}"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{how:?}");
         faulty.proxy.heal().unwrap();
 
@@ -252,15 +215,9 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
     faulty.proxy.break_requests(1 << 20, u32::MAX, Break::Reset);
     let settings = faulty.settings("v2", &[]);
     let store = settings.open_store().await.unwrap();
-    let error = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err();
+    let error = upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err();
     let message = error.to_string();
     eprintln!("upload: {message}");
     assert!(
@@ -294,16 +251,9 @@ async fn faults_that_outlast_the_retries_fail_clearly_and_change_nothing() {
         .break_responses(256 << 10, u32::MAX, Break::Reset);
     let settings = faulty.settings("v1", &[]);
     let store = settings.open_store().await.unwrap();
-    let error = load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err();
+    let error = load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap_err();
     let message = error.to_string();
     eprintln!("download: {message}");
     assert!(
@@ -329,29 +279,16 @@ async fn throttling_is_retried_with_backoff_then_succeeds() {
     for reply in [ErrorReply::SlowDown, ErrorReply::InternalError] {
         faulty.proxy.fail_requests(3, reply);
         let before = faulty.proxy.faults_injected();
-        upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
+        upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
         assert_eq!(faulty.proxy.faults_injected() - before, 3, "{reply:?}");
 
         faulty.proxy.fail_requests(3, reply);
         let dest = work.path().join(format!("loaded-{reply:?}"));
-        load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
+        load(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_or_else(|error| panic!("{reply:?}: {error}"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{reply:?}");
     }
 }
@@ -366,15 +303,9 @@ async fn throttling_that_never_ends_fails_after_a_bounded_number_of_attempts() {
     sample_tree(&source, "small");
     faulty.proxy.fail_requests(u32::MAX, ErrorReply::SlowDown);
     let started = Instant::now();
-    let error = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err();
+    let error = upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err();
     let message = error.to_string();
     eprintln!("throttled: {message}");
     assert!(message.contains("SlowDown"), "{message}");
@@ -403,13 +334,12 @@ async fn load_while_down(faulty: &Faulty, fault: &str, limit: Duration) -> Artif
         settings.load_timeout,
         "STATIC_ARTIFACTS_LOAD_TIMEOUT",
     );
-    let error = load_release(
+    let error = load(
         &store,
-        settings.release_id().unwrap(),
+        &settings,
         &dest,
-        settings.fallback,
-        deadline,
         &Captured::default().log(),
+        deadline,
     )
     .await
     .unwrap_err();
@@ -482,16 +412,9 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
     faulty.server.set_ignoring_ranges(true);
     let settings = faulty.settings("v1", &[]);
     let store = settings.open_store().await.unwrap();
-    let error = load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err();
+    let error = load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("release-v1.tar.zst") && message.contains("ranged GETs"),
@@ -505,16 +428,9 @@ async fn a_store_that_ignores_ranges_fails_the_load_clearly_and_changes_nothing(
     );
 
     faulty.server.set_ignoring_ranges(false);
-    load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap();
     assert_eq!(snapshot(&dest), snapshot(&source));
 }
 
@@ -530,15 +446,9 @@ async fn an_upload_whose_completion_answer_is_lost_is_known_by_its_etag_and_stor
     let settings = faulty.settings("v1", &[]);
     let store = settings.open_store().await.unwrap();
     let log = Captured::default();
-    let manifest = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &log.log(),
-    )
-    .await
-    .unwrap();
+    let manifest = upload(&store, &settings, &source, &log.log())
+        .await
+        .unwrap();
     assert!(faulty.proxy.faults_injected() >= 1);
     let id = ReleaseId::new("v1").unwrap();
     let verified = release_artifacts::verify_release(&store, &id, &log.log(), far())
@@ -563,16 +473,10 @@ async fn a_store_answer_without_an_s3_error_keeps_its_status_and_reason_in_the_m
     faulty.proxy.fail_requests(100, ErrorReply::Unreadable);
     let settings = faulty.settings("v1", &[]);
     let store = settings.open_store().await.unwrap();
-    let error = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let error = upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         error.starts_with("Couldn't read s3://artifacts/faults/release-v1.json (HTTP 400: ")
             && error.contains("400 Bad Request: the gateway refused this"),

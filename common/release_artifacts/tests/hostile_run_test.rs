@@ -11,12 +11,14 @@
 
 use release_artifacts::manifest::{LATEST_KEY, manifest_key};
 use release_artifacts::{
-    ArtifactError, ReleaseId, Store, list_releases, load_release, prune_releases, publish_release,
-    upload_release, verify_release,
+    ArtifactError, ReleaseId, Store, list_releases, prune_releases, verify_release,
 };
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{Captured, all_targets, far, file_target, sample_tree, scene, settings, snapshot};
+use support::{
+    Captured, all_targets, far, file_target, load, publish, sample_tree, scene, settings, snapshot,
+    upload,
+};
 
 mod support;
 
@@ -82,15 +84,9 @@ async fn an_upload_refuses_what_every_load_refuses_before_anything_is_stored() {
         for (what, plant, says, fix) in &cases {
             let (settings, store, _work, source) = scene(&target, "v1", what).await;
             plant(&source);
-            let error = upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &Captured::default().log(),
-            )
-            .await
-            .unwrap_err();
+            let error = upload(&store, &settings, &source, &Captured::default().log())
+                .await
+                .unwrap_err();
             let message = error.to_string();
             assert!(
                 matches!(error, ArtifactError::CannotPack { .. })
@@ -118,26 +114,13 @@ async fn a_hard_link_to_a_file_outside_is_stored_as_a_copy_that_loads() {
     let outside = work.path().join("outside.txt");
     std::fs::write(&outside, "outside").unwrap();
     std::fs::hard_link(&outside, source.join("copy.txt")).unwrap();
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
     let dest = work.path().join("loaded");
-    load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap();
     assert_eq!(snapshot(&dest), snapshot(&source));
 }
 
@@ -167,14 +150,7 @@ async fn a_file_that_changes_during_the_upload_fails_it_naming_the_file_and_noth
                 })
             };
             let started = Instant::now();
-            let result = upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &Captured::default().log(),
-            )
-            .await;
+            let result = upload(&store, &settings, &source, &Captured::default().log()).await;
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             writer.join().unwrap();
             let message = result.unwrap_err().to_string();
@@ -195,18 +171,8 @@ async fn unknown_objects_in_the_store_are_skipped_with_a_warning_and_never_fail_
     for target in all_targets("strays") {
         let (first, store, _work, source) = scene(&target, "v1", "strays").await;
         let log = Captured::default();
-        upload_release(
-            &store,
-            first.release_id().unwrap(),
-            &source,
-            first.compression,
-            &log.log(),
-        )
-        .await
-        .unwrap();
-        publish_release(&store, first.release_id().unwrap(), first.keep, &log.log())
-            .await
-            .unwrap();
+        upload(&store, &first, &source, &log.log()).await.unwrap();
+        publish(&store, &first, &log.log()).await.unwrap();
         let v1_key = manifest_key(&ReleaseId::new("v1").unwrap());
         let manifest = store.get_small(&v1_key).await.unwrap().unwrap();
         let strays: [(&str, &[u8]); 4] = [
@@ -257,23 +223,10 @@ async fn unknown_objects_in_the_store_are_skipped_with_a_warning_and_never_fail_
         );
         let next_store = next.open_store().await.unwrap();
         sample_tree(&source.with_file_name("v2"), "v2");
-        upload_release(
-            &next_store,
-            next.release_id().unwrap(),
-            &source.with_file_name("v2"),
-            next.compression,
-            &log.log(),
-        )
-        .await
-        .unwrap();
-        publish_release(
-            &next_store,
-            next.release_id().unwrap(),
-            next.keep,
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        upload(&next_store, &next, &source.with_file_name("v2"), &log.log())
+            .await
+            .unwrap();
+        publish(&next_store, &next, &log.log()).await.unwrap();
         let listing = list_releases(&store).await.unwrap();
         assert_eq!(listing.latest.unwrap().as_str(), "v2");
         let left = keys(&store).await;
@@ -307,20 +260,8 @@ async fn two_uploads_of_one_release_at_once_leave_one_whole_and_the_other_fails(
             }
             let (log_one, log_two) = (Captured::default().log(), Captured::default().log());
             let (one, two) = tokio::join!(
-                upload_release(
-                    &store,
-                    settings.release_id().unwrap(),
-                    &first,
-                    settings.compression,
-                    &log_one
-                ),
-                upload_release(
-                    &store,
-                    settings.release_id().unwrap(),
-                    &second,
-                    settings.compression,
-                    &log_two
-                ),
+                upload(&store, &settings, &first, &log_one),
+                upload(&store, &settings, &second, &log_two),
             );
             let ok = [&one, &two].iter().filter(|result| result.is_ok()).count();
             let conflicts = [&one, &two]
@@ -343,20 +284,8 @@ async fn two_uploads_of_one_release_at_once_leave_one_whole_and_the_other_fails(
         let (settings, store, _work, source) = scene(&target, "same", "same").await;
         let (log_one, log_two) = (Captured::default().log(), Captured::default().log());
         let (one, two) = tokio::join!(
-            upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &log_one
-            ),
-            upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &log_two
-            ),
+            upload(&store, &settings, &source, &log_one),
+            upload(&store, &settings, &source, &log_two),
         );
         assert_eq!(one.unwrap().sha256, two.unwrap().sha256);
         let id = ReleaseId::new("same").unwrap();
@@ -389,44 +318,27 @@ async fn a_prune_never_deletes_a_release_that_may_be_publishing_and_latest_alway
         for id in ["v1", "v2"] {
             let settings = store_of(id, false);
             let store = settings.open_store().await.unwrap();
-            upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &Captured::default().log(),
-            )
-            .await
-            .unwrap();
+            upload(&store, &settings, &source, &Captured::default().log())
+                .await
+                .unwrap();
         }
         let newer = store_of("v2", true);
         let store = newer.open_store().await.unwrap();
-        publish_release(
-            &store,
-            newer.release_id().unwrap(),
-            newer.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        publish(&store, &newer, &Captured::default().log())
+            .await
+            .unwrap();
         // Then v1 publishes: its archive is still there, and it loads as the latest.
         let older = store_of("v1", false);
-        publish_release(
-            &store,
-            older.release_id().unwrap(),
-            older.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        publish(&store, &older, &Captured::default().log())
+            .await
+            .unwrap();
         let dest = work.path().join("loaded");
-        let loaded = load_release(
+        let loaded = load(
             &store,
-            store_of("v9", false).release_id().unwrap(),
+            &store_of("v9", false),
             &dest,
-            store_of("v9", false).fallback,
-            far(),
             &Captured::default().log(),
+            far(),
         )
         .await
         .unwrap();
@@ -435,31 +347,15 @@ async fn a_prune_never_deletes_a_release_that_may_be_publishing_and_latest_alway
         // A published release, pruned since, cannot be published again: latest.json is left
         // naming a release that loads.
         let v3 = store_of("v3", true);
-        upload_release(
-            &store,
-            v3.release_id().unwrap(),
-            &source,
-            v3.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
-        publish_release(
-            &store,
-            v3.release_id().unwrap(),
-            v3.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
-        let error = publish_release(
-            &store,
-            older.release_id().unwrap(),
-            older.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        upload(&store, &v3, &source, &Captured::default().log())
+            .await
+            .unwrap();
+        publish(&store, &v3, &Captured::default().log())
+            .await
+            .unwrap();
+        let error = publish(&store, &older, &Captured::default().log())
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, ArtifactError::NoArtifacts(_)),
             "{}: {error}",
@@ -474,15 +370,9 @@ async fn a_prune_never_deletes_a_release_that_may_be_publishing_and_latest_alway
 async fn a_load_refuses_folders_it_must_not_replace_before_touching_anything() {
     let target = file_target();
     let (settings, store, work, source) = scene(&target, "v1", "target").await;
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
     let store_dir = target.dir.as_ref().unwrap().path().join("store");
     let file = work.path().join("a-file");
     std::fs::write(&file, "mine").unwrap();
@@ -497,16 +387,9 @@ async fn a_load_refuses_folders_it_must_not_replace_before_touching_anything() {
     ];
     let before = snapshot(target.dir.as_ref().unwrap().path());
     for (dir, says) in cases {
-        let error = load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dir,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        let error = load(&store, &settings, &dir, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, ArtifactError::Target { .. }) && error.to_string().contains(says),
             "{}: {error}",
@@ -528,15 +411,9 @@ async fn a_load_refuses_folders_it_must_not_replace_before_touching_anything() {
 async fn a_load_removes_staging_folders_that_no_live_load_holds() {
     let target = file_target();
     let (settings, store, work, source) = scene(&target, "v1", "stale").await;
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
     let dest = work.path().join("static-artifacts-loaded");
     // Left by a load that was killed: old, and nobody holds it.
     let stale = work
@@ -558,16 +435,9 @@ async fn a_load_removes_staging_folders_that_no_live_load_holds() {
     rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
     held.set_modified(old).unwrap();
 
-    load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap();
     assert!(
         !stale.exists(),
         "the leftover staging folder is still there"
@@ -584,13 +454,12 @@ async fn a_malformed_latest_json_fails_the_fallback_saying_where_and_what_to_do(
     for target in all_targets("bad-latest") {
         let (settings, store, work, _source) = scene(&target, "v2", "bad-latest").await;
         store.put_small(LATEST_KEY, b"{}".to_vec()).await.unwrap();
-        let error = load_release(
+        let error = load(
             &store,
-            settings.release_id().unwrap(),
+            &settings,
             &work.path().join("loaded"),
-            settings.fallback,
-            far(),
             &Captured::default().log(),
+            far(),
         )
         .await
         .unwrap_err()
@@ -614,16 +483,10 @@ async fn an_upload_whose_manifest_cannot_be_written_leaves_no_archive() {
     // A folder where the manifest goes: the archive is stored, the manifest cannot be.
     let store_dir = target.dir.as_ref().unwrap().path().join("store");
     std::fs::create_dir_all(store_dir.join("release-v1.json/in-the-way")).unwrap();
-    let error = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let error = upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("release-v1.json"), "{error}");
     let left: Vec<_> = std::fs::read_dir(&store_dir)
         .unwrap()
@@ -654,16 +517,10 @@ async fn a_path_too_long_to_read_fails_the_upload_naming_it_and_what_to_do() {
         )
         .unwrap();
     }
-    let error = upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let error = upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains(&format!("couldn't read \"{}", "n".repeat(100)))
             && error.contains("File name too long")
@@ -677,15 +534,9 @@ async fn a_path_too_long_to_read_fails_the_upload_naming_it_and_what_to_do() {
 async fn a_mount_point_is_refused_as_the_load_folder_saying_what_to_do() {
     let target = file_target();
     let (settings, store, work, source) = scene(&target, "v1", "mount").await;
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
     let dest = work.path().join("volume");
     std::fs::create_dir(&dest).unwrap();
     let mounted = std::process::Command::new("mount")
@@ -697,15 +548,7 @@ async fn a_mount_point_is_refused_as_the_load_folder_saying_what_to_do() {
         return;
     }
     std::fs::write(dest.join("mine.txt"), "mine").unwrap();
-    let result = load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await;
+    let result = load(&store, &settings, &dest, &Captured::default().log(), far()).await;
     let kept = std::fs::read_to_string(dest.join("mine.txt"));
     let _ = std::process::Command::new("umount").arg(&dest).status();
     let error = result.unwrap_err().to_string();

@@ -13,7 +13,7 @@ use release_artifacts::{
     prune_releases, publish_release, upload_release, verify_release,
 };
 use std::path::{Path, PathBuf};
-use support::{Captured, far, sample_tree, snapshot};
+use support::{Captured, far, load, publish, sample_tree, snapshot, upload};
 use test_servers::fault_proxy::FaultProxy;
 use test_servers::s3_server::{S3Server, S3Target, unique_prefix};
 
@@ -79,18 +79,8 @@ async fn two_releases_publishing_to_one_store_at_once_both_stay_whole() {
                 publishers.spawn(async move {
                     let store = settings.open_store().await.unwrap();
                     let log = Captured::default().log();
-                    upload_release(
-                        &store,
-                        settings.release_id().unwrap(),
-                        &source,
-                        settings.compression,
-                        &log,
-                    )
-                    .await
-                    .unwrap();
-                    publish_release(&store, settings.release_id().unwrap(), settings.keep, &log)
-                        .await
-                        .unwrap();
+                    upload(&store, &settings, &source, &log).await.unwrap();
+                    publish(&store, &settings, &log).await.unwrap();
                 });
             }
             while let Some(done) = publishers.join_next().await {
@@ -116,16 +106,9 @@ async fn two_releases_publishing_to_one_store_at_once_both_stay_whole() {
             // And that release loads as the latest.
             let settings = settings_for(&vars, "no-artifacts", &[]);
             let dest = work.path().join(format!("loaded-{round}"));
-            let loaded = load_release(
-                &store,
-                settings.release_id().unwrap(),
-                &dest,
-                settings.fallback,
-                far(),
-                &Captured::default().log(),
-            )
-            .await
-            .unwrap();
+            let loaded = load(&store, &settings, &dest, &Captured::default().log(), far())
+                .await
+                .unwrap();
             assert_eq!(loaded.release_id.as_str(), named, "{name}");
             assert_eq!(
                 snapshot(&dest),
@@ -148,15 +131,9 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
         std::fs::write(source.join("noise.bin"), noise).unwrap();
         let settings = settings_for(&vars, "v1", &[]);
         let store = settings.open_store().await.unwrap();
-        upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap();
         let expected = snapshot(&source);
 
         // Sixteen dynos, each its own folder.
@@ -166,16 +143,9 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
             let dest = work.path().join(format!("dyno-{n}/static-artifacts"));
             loaders.spawn(async move {
                 std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-                load_release(
-                    &store,
-                    settings.release_id().unwrap(),
-                    &dest,
-                    settings.fallback,
-                    far(),
-                    &Captured::default().log(),
-                )
-                .await
-                .map(|_| dest)
+                load(&store, &settings, &dest, &Captured::default().log(), far())
+                    .await
+                    .map(|_| dest)
             });
         }
         while let Some(done) = loaders.join_next().await {
@@ -193,13 +163,12 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
         for _ in 0..8 {
             let (store, settings, shared) = (store.clone(), settings.clone(), shared.clone());
             loaders.spawn(async move {
-                load_release(
+                load(
                     &store,
-                    settings.release_id().unwrap(),
+                    &settings,
                     &shared,
-                    settings.fallback,
-                    far(),
                     &Captured::default().log(),
+                    far(),
                 )
                 .await
             });

@@ -9,13 +9,13 @@
 
 use release_artifacts::manifest::{archive_key, manifest_key};
 use release_artifacts::{
-    ArtifactError, Compression, Log, Manifest, ReleaseId, list_releases, load_release,
-    promote_release, prune_releases, publish_release, upload_release, verify_release,
+    ArtifactError, Compression, Log, Manifest, ReleaseId, list_releases, promote_release,
+    prune_releases, verify_release,
 };
 use std::time::{Duration, Instant};
 use support::{
-    Captured, Target, all_targets, far, file_target, s3_targets, s3s, sample_tree, scene, settings,
-    snapshot,
+    Captured, Target, all_targets, far, file_target, load, publish, s3_targets, s3s, sample_tree,
+    scene, settings, snapshot, upload,
 };
 use test_servers::s3_server::{S3Target, unique_prefix};
 
@@ -38,15 +38,9 @@ async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
             let source = work.path().join("static-artifacts");
             sample_tree(&source, compression);
             let captured = Captured::default();
-            let manifest = upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &captured.log(),
-            )
-            .await
-            .unwrap();
+            let manifest = upload(&store, &settings, &source, &captured.log())
+                .await
+                .unwrap();
             assert_eq!(manifest.file_count, 8, "{}", target.name);
             assert_eq!(
                 manifest.archive_key,
@@ -66,16 +60,9 @@ async fn round_trip_keeps_every_file_link_and_mode_with_zstd_and_gzip() {
             let dest = work.path().join("loaded");
             std::fs::create_dir(&dest).unwrap();
             std::fs::write(dest.join("stale.txt"), "old").unwrap();
-            let loaded = load_release(
-                &store,
-                settings.release_id().unwrap(),
-                &dest,
-                settings.fallback,
-                far(),
-                &captured.log(),
-            )
-            .await
-            .unwrap();
+            let loaded = load(&store, &settings, &dest, &captured.log(), far())
+                .await
+                .unwrap();
             assert_eq!(loaded.release_id.as_str(), id);
             assert!(
                 loaded.location.ends_with(&manifest.archive_key),
@@ -117,15 +104,9 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
         std::fs::write(source.join("noise.bin"), &noise).unwrap();
         let log = Captured::default();
         let progress_log = Log::new(log.clone(), Duration::from_millis(10));
-        let manifest = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &progress_log,
-        )
-        .await
-        .unwrap();
+        let manifest = upload(&store, &settings, &source, &progress_log)
+            .await
+            .unwrap();
         assert!(
             log.text().lines().any(|line| line.starts_with("Uploaded ")
                 && !line.starts_with("Uploaded release")
@@ -139,16 +120,9 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
             manifest.size
         );
         let dest = work.path().join("loaded");
-        load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        load(&store, &settings, &dest, &log.log(), far())
+            .await
+            .unwrap();
         assert!(
             std::fs::read(dest.join("noise.bin")).unwrap() == noise,
             "{}",
@@ -169,25 +143,13 @@ async fn large_archives_go_in_several_parts_and_come_back_identical() {
 async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
     for target in all_targets("idempotent") {
         let (settings, store, _work, source) = scene(&target, "v1", "same").await;
-        let first = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        let first = upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap();
         let log = Captured::default();
-        let again = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        let again = upload(&store, &settings, &source, &log.log())
+            .await
+            .unwrap();
         assert_eq!(again, first);
         assert!(
             log.text().contains(
@@ -200,15 +162,9 @@ async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
         // A retried release phase (never published) may replace its artifacts, with a warning.
         std::fs::write(source.join("index.html"), "rebuilt").unwrap();
         let log = Captured::default();
-        let replaced = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        let replaced = upload(&store, &settings, &source, &log.log())
+            .await
+            .unwrap();
         assert_ne!(replaced.sha256, first.sha256);
         assert!(
             log.text().contains("WARNING: Replacing release v1's static artifacts from an earlier release phase that did not complete (never published)."),
@@ -217,24 +173,13 @@ async fn re_uploads_are_skipped_when_identical_and_refused_once_published() {
         );
 
         // Once published, they are never replaced.
-        publish_release(
-            &store,
-            settings.release_id().unwrap(),
-            settings.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        publish(&store, &settings, &Captured::default().log())
+            .await
+            .unwrap();
         std::fs::write(source.join("index.html"), "changed after publishing").unwrap();
-        let error = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        let error = upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap_err();
         let message = error.to_string();
         assert!(
             message.starts_with(
@@ -274,16 +219,9 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
 
         // Nothing published yet.
         let v2 = settings(&target, &[("RELEASE_ID", "v2")]);
-        let error = load_release(
-            &store,
-            v2.release_id().unwrap(),
-            &dest,
-            v2.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        let error = load(&store, &v2, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
         assert!(matches!(error, ArtifactError::NoArtifacts(_)), "{error}");
         assert!(
             error
@@ -292,35 +230,15 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
             "{error}"
         );
 
-        upload_release(
-            &store,
-            v1.release_id().unwrap(),
-            &source,
-            v1.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
-        publish_release(
-            &store,
-            v1.release_id().unwrap(),
-            v1.keep,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        upload(&store, &v1, &source, &Captured::default().log())
+            .await
+            .unwrap();
+        publish(&store, &v1, &Captured::default().log())
+            .await
+            .unwrap();
 
         let log = Captured::default();
-        let loaded = load_release(
-            &store,
-            v2.release_id().unwrap(),
-            &dest,
-            v2.fallback,
-            far(),
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        let loaded = load(&store, &v2, &dest, &log.log(), far()).await.unwrap();
         assert_eq!(loaded.release_id.as_str(), "v1");
         assert!(
             log.text().contains("WARNING: Release v2 has no static artifacts of its own. Loading those of the latest published release, v1, instead (STATIC_ARTIFACTS_FALLBACK=latest)."),
@@ -333,16 +251,9 @@ async fn without_its_own_artifacts_a_release_loads_the_latest_or_fails() {
             &target,
             &[("RELEASE_ID", "v2"), ("STATIC_ARTIFACTS_FALLBACK", "none")],
         );
-        let error = load_release(
-            &store,
-            strict.release_id().unwrap(),
-            &dest,
-            strict.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        let error = load(&store, &strict, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
         let message = error.to_string();
         assert!(
             message.starts_with("Release v2 has no static artifacts in "),
@@ -367,16 +278,9 @@ async fn a_bare_tgz_of_earlier_tools_loads_without_manifest() {
         let (_, archive) = release_artifacts::pack(&source, Compression::Gzip, Vec::new()).unwrap();
         store.put_small("release-old-1.tgz", archive).await.unwrap();
         let dest = work.path().join("loaded");
-        let loaded = load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        let loaded = load(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap();
         assert!(loaded.location.ends_with("release-old-1.tgz"));
         assert_eq!(snapshot(&dest), snapshot(&source), "{}", target.name);
     }
@@ -435,15 +339,9 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
             let id = format!("v{n}");
             let settings = settings(&target, &[("RELEASE_ID", &id)]);
             let store = settings.open_store().await.unwrap();
-            upload_release(
-                &store,
-                settings.release_id().unwrap(),
-                &source,
-                settings.compression,
-                &Captured::default().log(),
-            )
-            .await
-            .unwrap();
+            upload(&store, &settings, &source, &Captured::default().log())
+                .await
+                .unwrap();
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // v1..v3 are published (an unpublished release is spared for a day: it may be in its
@@ -451,14 +349,9 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
         for id in ["v1", "v3", "v2"] {
             let settings = settings(&target, &[("RELEASE_ID", id)]);
             let store = settings.open_store().await.unwrap();
-            publish_release(
-                &store,
-                settings.release_id().unwrap(),
-                settings.keep,
-                &Captured::default().log(),
-            )
-            .await
-            .unwrap();
+            publish(&store, &settings, &Captured::default().log())
+                .await
+                .unwrap();
         }
         // v2 is latest; publishing v4 with KEEP=1 keeps v5 (newer: may be publishing), v4 (being
         // published; it becomes latest), and deletes v1..v3 but not... v2 is no longer latest
@@ -469,14 +362,7 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
         );
         let store = settings.open_store().await.unwrap();
         let log = Captured::default();
-        publish_release(
-            &store,
-            settings.release_id().unwrap(),
-            settings.keep,
-            &log.log(),
-        )
-        .await
-        .unwrap();
+        publish(&store, &settings, &log.log()).await.unwrap();
         let listing = list_releases(&store).await.unwrap();
         let left: Vec<_> = listing
             .releases
@@ -530,15 +416,9 @@ async fn verify_finds_a_corrupt_archive_and_loading_it_changes_nothing() {
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("static-artifacts");
     sample_tree(&source, "verify");
-    upload_release(
-        &store,
-        settings.release_id().unwrap(),
-        &source,
-        settings.compression,
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap();
+    upload(&store, &settings, &source, &Captured::default().log())
+        .await
+        .unwrap();
     let id = ReleaseId::new("v1").unwrap();
     let log = Captured::default();
     verify_release(&store, &id, &log.log(), far())
@@ -569,16 +449,9 @@ async fn verify_finds_a_corrupt_archive_and_loading_it_changes_nothing() {
     let dest = work.path().join("loaded");
     sample_tree(&dest, "previous");
     let before = snapshot(&dest);
-    let error = load_release(
-        &store,
-        settings.release_id().unwrap(),
-        &dest,
-        settings.fallback,
-        far(),
-        &Captured::default().log(),
-    )
-    .await
-    .unwrap_err();
+    let error = load(&store, &settings, &dest, &Captured::default().log(), far())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             error,
@@ -598,11 +471,10 @@ async fn promote_copies_a_release_to_another_store() {
         let work = tempfile::tempdir().unwrap();
         let source = work.path().join("static-artifacts");
         sample_tree(&source, "promote");
-        let _ = upload_release(
+        let _ = upload(
             &source_store,
-            settings.release_id().unwrap(),
+            &settings,
             &source,
-            settings.compression,
             &Captured::default().log(),
         )
         .await;
@@ -628,13 +500,12 @@ async fn promote_copies_a_release_to_another_store() {
         .unwrap();
         assert_eq!(again, manifest);
         let dest = work.path().join("loaded");
-        load_release(
+        load(
             &target_store,
-            target_settings.release_id().unwrap(),
+            &target_settings,
             &dest,
-            target_settings.fallback,
-            far(),
             &Captured::default().log(),
+            far(),
         )
         .await
         .unwrap();
@@ -719,15 +590,9 @@ async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
 async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
     for target in all_targets("digest") {
         let (settings, store, work, source) = scene(&target, "v1", "digest").await;
-        let manifest = upload_release(
-            &store,
-            settings.release_id().unwrap(),
-            &source,
-            settings.compression,
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap();
+        let manifest = upload(&store, &settings, &source, &Captured::default().log())
+            .await
+            .unwrap();
         let tampered = Manifest {
             sha256: "ab".repeat(32),
             ..manifest.clone()
@@ -739,16 +604,9 @@ async fn an_archive_whose_digest_differs_from_its_manifest_is_not_loaded() {
         let dest = work.path().join("loaded");
         sample_tree(&dest, "previous");
         let before = snapshot(&dest);
-        let error = load_release(
-            &store,
-            settings.release_id().unwrap(),
-            &dest,
-            settings.fallback,
-            far(),
-            &Captured::default().log(),
-        )
-        .await
-        .unwrap_err();
+        let error = load(&store, &settings, &dest, &Captured::default().log(), far())
+            .await
+            .unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("is corrupt: its SHA-256 is "),
@@ -786,11 +644,10 @@ async fn promoting_a_large_release_sends_parts_the_store_accepts() {
                 .map(|_| random.u8(..))
                 .collect();
             std::fs::write(source.join("noise.bin"), &noise).unwrap();
-            upload_release(
+            upload(
                 &source_store,
-                settings.release_id().unwrap(),
+                &settings,
                 &source,
-                settings.compression,
                 &Captured::default().log(),
             )
             .await
@@ -810,13 +667,12 @@ async fn promoting_a_large_release_sends_parts_the_store_accepts() {
                 .await
                 .unwrap();
             let dest = work.path().join("loaded");
-            load_release(
+            load(
                 &target_store,
-                target_settings.release_id().unwrap(),
+                &target_settings,
                 &dest,
-                target_settings.fallback,
-                far(),
                 &Captured::default().log(),
+                far(),
             )
             .await
             .unwrap();

@@ -3,7 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
-use release_artifacts::{Deadline, Log, Report, Settings, Store};
+use release_artifacts::{
+    ArtifactError, Deadline, Loaded, Log, Manifest, Report, Settings, Store, load_release,
+    publish_release, upload_release,
+};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -44,6 +47,38 @@ impl Captured {
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// Uploads `dir` as the release `settings` name, as the upload program does.
+pub(crate) async fn upload(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+) -> Result<Manifest, ArtifactError> {
+    let id = settings.release_id()?;
+    Box::pin(upload_release(store, id, dir, settings.compression, log)).await
+}
+
+/// Loads the release `settings` name into `dir`, as the `web` loader does.
+pub(crate) async fn load(
+    store: &Store,
+    settings: &Settings,
+    dir: &Path,
+    log: &Log,
+    deadline: Deadline,
+) -> Result<Loaded, ArtifactError> {
+    let id = settings.release_id()?;
+    load_release(store, id, dir, settings.fallback, deadline, log).await
+}
+
+/// Publishes the release `settings` name, as the release process does.
+pub(crate) async fn publish(
+    store: &Store,
+    settings: &Settings,
+    log: &Log,
+) -> Result<(), ArtifactError> {
+    publish_release(store, settings.release_id()?, settings.keep, log).await
 }
 
 /// A deadline no test reaches.
