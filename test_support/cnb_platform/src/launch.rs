@@ -2,49 +2,13 @@
 //! programs with file descriptor 3, then the process itself.
 
 use crate::{Built, PlatformError, escaped_id, layer_env};
-use serde::Deserialize;
+use libcnb_data::launch::{Launch, Process, WorkingDirectory};
+use libcnb_data::layer_content_metadata::LayerContentMetadata;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
-
-/// A process type from a `launch.toml`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Process {
-    /// The process type, such as `web`.
-    #[serde(rename = "type")]
-    pub process_type: String,
-    /// The command: the program, then its first arguments.
-    pub command: Vec<String>,
-    /// Further arguments.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Whether it is the default process.
-    #[serde(default)]
-    pub default: bool,
-    /// The working directory, when not the app folder.
-    #[serde(rename = "working-dir")]
-    pub working_dir: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct LaunchToml {
-    #[serde(default)]
-    processes: Vec<Process>,
-}
-
-#[derive(Deserialize)]
-struct LayerToml {
-    #[serde(default)]
-    types: LayerTypes,
-}
-
-#[derive(Deserialize, Default)]
-struct LayerTypes {
-    #[serde(default)]
-    launch: bool,
-}
 
 /// One exec.d program that ran before the process.
 #[derive(Clone, Debug)]
@@ -83,9 +47,9 @@ impl Built {
         for member in &self.members {
             let path = self.buildpack_layers_dir(&member.id).join("launch.toml");
             if path.exists() {
-                let launch: LaunchToml = crate::read_toml(&path)?;
+                let launch: Launch = crate::read_toml(&path)?;
                 for process in launch.processes {
-                    processes.insert(process.process_type.clone(), process);
+                    processes.insert(process.r#type.to_string(), process);
                 }
             }
         }
@@ -108,8 +72,10 @@ impl Built {
                 .collect();
             names.sort();
             for name in names {
-                let layer_toml: LayerToml = crate::read_toml(&dir.join(format!("{name}.toml")))?;
-                if layer_toml.types.launch && dir.join(&name).is_dir() {
+                let layer_toml: LayerContentMetadata =
+                    crate::read_toml(&dir.join(format!("{name}.toml")))?;
+                let launch = layer_toml.types.is_some_and(|types| types.launch);
+                if launch && dir.join(&name).is_dir() {
                     layers.push(dir.join(name));
                 }
             }
@@ -179,7 +145,10 @@ impl Built {
             .args(&process.args)
             .env_clear()
             .envs(&vars)
-            .current_dir(process.working_dir.as_deref().unwrap_or(&self.app_dir));
+            .current_dir(match &process.working_directory {
+                WorkingDirectory::App => self.app_dir.clone(),
+                WorkingDirectory::Directory(dir) => self.app_dir.join(dir),
+            });
         Ok((command, exec_d))
     }
 

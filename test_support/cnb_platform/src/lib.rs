@@ -23,7 +23,9 @@ pub use build::{BuildOutput, Built};
 pub use detect::DetectOutput;
 pub use error::PlatformError;
 pub use helper_buildpack::write_helper_buildpack;
-pub use launch::{ExecDRun, Launched, Process};
+pub use launch::{ExecDRun, Launched};
+/// A process type from a `launch.toml`.
+pub use libcnb_data::launch::Process;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -102,17 +104,9 @@ impl Platform {
 
 /// The buildpack id of a packaged buildpack, read from its `buildpack.toml`.
 fn buildpack_id(buildpack_dir: &Path) -> Result<String, PlatformError> {
-    #[derive(serde::Deserialize)]
-    struct Descriptor {
-        buildpack: Info,
-    }
-    #[derive(serde::Deserialize)]
-    struct Info {
-        id: String,
-    }
     let path = buildpack_dir.join("buildpack.toml");
-    let descriptor: Descriptor = read_toml(&path)?;
-    Ok(descriptor.buildpack.id)
+    let descriptor: libcnb_data::buildpack::BuildpackDescriptor = read_toml(&path)?;
+    Ok(descriptor.buildpack().id.to_string())
 }
 
 /// Reads and parses a TOML file.
