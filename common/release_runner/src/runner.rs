@@ -2,7 +2,7 @@
 
 use crate::events::{Event, Events};
 use crate::outcome::signal_name;
-use crate::process::run_command;
+use crate::process::{Ended, run_command};
 use crate::{CommandResult, Failure, ReleaseHooks, format_duration};
 use release_commands::{ReleasePlan, Step, StepKind};
 use std::io::Write;
@@ -99,37 +99,15 @@ fn run_steps(
             return Err((Failure::Interrupted(signal), Some(failed_at())));
         }
         say(log, &format!("[{number}/{total}] {current}"));
-        let step_started = Instant::now();
+        let started = Instant::now();
         let ended = run_command(current.command, &events, options.kill_grace);
-        let took = format_duration(step_started.elapsed());
-        match (&ended.result, ended.interrupted_by) {
-            (CommandResult::Succeeded, None) => {
-                say(
-                    log,
-                    &format!("[{number}/{total}] {kind} succeeded in {took}."),
-                );
-            }
-            (result, interrupted_by) => {
-                let interrupted = interrupted_by
-                    .map(|signal| {
-                        format!(" after the release phase received {}", signal_name(signal))
-                    })
-                    .unwrap_or_default();
-                say(
-                    log,
-                    &format!("[{number}/{total}] {kind} {result}{interrupted}, after {took}."),
-                );
-                return Err((
-                    Failure::Command {
-                        result: ended.result,
-                        interrupted_by: ended.interrupted_by,
-                    },
-                    Some(FailedAt {
-                        step,
-                        skipped: total - number,
-                    }),
-                ));
-            }
+        let prefix = format!("[{number}/{total}] {kind}");
+        if let Err(failure) = report_ended(log, ended, &prefix, started.elapsed()) {
+            let at = FailedAt {
+                step,
+                skipped: total - number,
+            };
+            return Err((failure, Some(at)));
         }
         if kind == StepKind::ReleaseBuild {
             hooks
@@ -146,6 +124,32 @@ fn run_steps(
         .publish(log)
         .map_err(|error| hook_failed(error, "publishing the static artifacts".into(), 0))?;
     Ok(total)
+}
+
+/// Logs how a command ended (`prefix` names its step); its failure, if it failed.
+fn report_ended(
+    log: &mut dyn Write,
+    ended: Ended,
+    prefix: &str,
+    took: Duration,
+) -> Result<(), Failure> {
+    let took = format_duration(took);
+    if let (CommandResult::Succeeded, None) = (&ended.result, ended.interrupted_by) {
+        say(log, &format!("{prefix} succeeded in {took}."));
+        return Ok(());
+    }
+    let interrupted = ended
+        .interrupted_by
+        .map(|signal| format!(" after the release phase received {}", signal_name(signal)))
+        .unwrap_or_default();
+    say(
+        log,
+        &format!("{prefix} {}{interrupted}, after {took}.", ended.result),
+    );
+    Err(Failure::Command {
+        result: ended.result,
+        interrupted_by: ended.interrupted_by,
+    })
 }
 
 fn hook_failed(error: crate::HookError, step: String, skipped: usize) -> StepFailure {
