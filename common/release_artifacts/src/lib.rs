@@ -38,7 +38,8 @@ pub use report::{Log, Report, mib};
 pub use settings::{Compression, Fallback, Settings, SettingsError};
 pub use store::{
     CHUNK_SIZE, CONCURRENCY, Confirm, Connection, Delivery, FileStore, ObjectInfo, Pieces,
-    RANGE_SIZE, RANGES_IN_FLIGHT, S3Store, StaticCredentials, Store, StoreError, UPLOAD_CHUNKS,
+    RANGE_SIZE, RANGES_IN_FLIGHT, Refusal, S3Store, StaticCredentials, Store, StoreError,
+    UPLOAD_CHUNKS, Unavailability,
 };
 pub use store_url::{BadStoreUrl, StoreUrl};
 

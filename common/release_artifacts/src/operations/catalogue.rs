@@ -4,6 +4,7 @@ use super::ArtifactError;
 use crate::manifest::{
     BadDocument, LATEST_KEY, archive_key, manifest_key, release_of_manifest_key,
 };
+use crate::store::Refusal;
 use crate::{Compression, Latest, Log, Manifest, ReleaseId, Store, StoreError};
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ pub(super) async fn find_source(
 ) -> Result<Option<Source>, ArtifactError> {
     match read_manifest(store, id).await {
         Ok(Some(manifest)) => return Ok(Some(Source::from_manifest(&manifest, id.clone()))),
-        Ok(None) | Err(ArtifactError::Store(StoreError::Denied(_))) => {}
+        Ok(None) | Err(ArtifactError::Store(StoreError::Denied { .. })) => {}
         Err(error) => return Err(error),
     }
     let legacy = archive_key(id, Compression::Gzip);
@@ -83,7 +84,7 @@ pub(super) async fn find_source(
             sha256: None,
             limit: limit_without_manifest(size),
         })),
-        Ok(None) | Err(StoreError::Denied(_)) => Ok(None),
+        Ok(None) | Err(StoreError::Denied { .. }) => Ok(None),
         Err(error) => Err(error.into()),
     }
 }
@@ -222,17 +223,21 @@ async fn read_manifests(
     let mut manifests = Vec::new();
     while let Some(read) = reads.join_next().await {
         let (id, read) = read.map_err(|error| {
-            ArtifactError::Store(StoreError::Permanent(format!(
-                "Couldn't read the manifests in {}: {error}",
-                store.describe()
-            )))
+            ArtifactError::Store(StoreError::Refused {
+                target: format!("read the manifests in {}", store.describe()),
+                reason: Refusal::TaskFailed {
+                    reason: error.to_string(),
+                },
+            })
         })?;
         let read = match read {
             Ok(manifest) => Ok(manifest),
             Err(ArtifactError::Document(bad)) => {
                 Err(format!("it is not a valid manifest ({})", bad.message))
             }
-            Err(ArtifactError::Store(StoreError::Denied(message))) => Err(message),
+            Err(ArtifactError::Store(denied @ StoreError::Denied { .. })) => {
+                Err(denied.to_string())
+            }
             Err(error) => return Err(error),
         };
         manifests.push((id, read));

@@ -4,6 +4,7 @@ use super::ArtifactError;
 use super::ReleaseListing;
 use super::catalogue::{PARALLEL_REQUESTS, list_releases, read_latest};
 use crate::manifest::{manifest_key, now_ms};
+use crate::store::Refusal;
 use crate::{Log, Manifest, ReleaseId, Store, StoreError};
 use std::sync::Arc;
 
@@ -114,10 +115,12 @@ async fn delete_releases(
             Ok(Ok(id)) => deleted.push(id),
             Ok(Err(error)) => failure = failure.or(Some(ArtifactError::Store(error))),
             Err(error) => {
-                failure = failure.or(Some(ArtifactError::Store(StoreError::Permanent(format!(
-                    "Couldn't prune {}: {error}",
-                    store.describe()
-                )))));
+                failure = failure.or(Some(ArtifactError::Store(StoreError::Refused {
+                    target: format!("prune {}", store.describe()),
+                    reason: Refusal::TaskFailed {
+                        reason: error.to_string(),
+                    },
+                })));
             }
         }
     }

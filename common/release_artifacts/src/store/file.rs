@@ -4,7 +4,7 @@
 //! to a temporary name instead. Objects are read only when they are regular files, never
 //! waiting on a fifo.
 
-use super::{Confirm, ObjectInfo, StoreError, Write, confirmed};
+use super::{Confirm, ObjectInfo, Refusal, StoreError, Write, confirmed};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,16 +45,13 @@ impl FileStore {
     }
 
     fn io_error(action: &str, path: &Path, error: &std::io::Error) -> StoreError {
-        let hint = match error.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                " Check that this process may read and write the folder of STATIC_ARTIFACTS_URL."
-            }
-            _ => "",
-        };
-        StoreError::Permanent(format!(
-            "Couldn't {action} {}: {error}.{hint}",
-            path.display()
-        ))
+        StoreError::Refused {
+            target: format!("{action} {}", path.display()),
+            // Its kind and text; the error itself may still be needed by the caller.
+            reason: Refusal::Io {
+                error: std::io::Error::new(error.kind(), error.to_string()),
+            },
+        }
     }
 
     fn not_found(&self, key: &str) -> StoreError {
@@ -118,10 +115,10 @@ impl FileStore {
             return Err(self.not_found(key));
         }
         if !metadata.is_file() {
-            return Err(StoreError::Permanent(format!(
-                "Couldn't read {}: it is not a regular file (a fifo, socket or device), so it cannot be a stored object. Remove it from the folder of STATIC_ARTIFACTS_URL.",
-                path.display()
-            )));
+            return Err(StoreError::Refused {
+                target: format!("read {}", path.display()),
+                reason: Refusal::NotARegularFile,
+            });
         }
         Ok(file)
     }

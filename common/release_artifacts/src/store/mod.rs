@@ -4,6 +4,7 @@
 //! bounded channels, so memory stays flat whatever the object's size.
 
 mod connection;
+mod error;
 mod file;
 mod s3;
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 pub use connection::{Connection, StaticCredentials};
+pub use error::{Refusal, StoreError, Unavailability};
 pub use file::FileStore;
 pub use s3::S3Store;
 
@@ -87,49 +89,6 @@ pub(crate) async fn confirmed(confirm: Confirm, location: &str) -> Result<(), St
         Err(StoreError::Unconfirmed {
             location: location.to_string(),
         })
-    }
-}
-
-/// Why a store operation failed; the text says what to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The object does not exist.
-    #[error("{key} was not found in {store}")]
-    NotFound {
-        /// The key, relative to the prefix.
-        key: String,
-        /// The store, as `s3://bucket/prefix` or `file:///dir`.
-        store: String,
-    },
-    /// Retrying will not help: credentials, missing bucket, bad data.
-    #[error("{0}")]
-    Permanent(String),
-    /// The credentials may not do this (HTTP 403). S3 also answers 403 for a missing object
-    /// when the credentials may not list the bucket.
-    #[error("{0}")]
-    Denied(String),
-    /// The store or the network failed repeatedly; a later attempt may succeed.
-    #[error("{0}")]
-    Transient(String),
-    /// The writer of an upload's bytes stopped before the end, so the upload was not completed.
-    #[error("The upload of {location} stopped before the end; nothing was stored.")]
-    Unconfirmed {
-        /// The object.
-        location: String,
-    },
-    /// A write that may only create the object found it there already.
-    #[error("{location} already exists")]
-    Exists {
-        /// The object.
-        location: String,
-    },
-}
-
-impl StoreError {
-    /// Whether the error is a missing object.
-    #[must_use]
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, StoreError::NotFound { .. })
     }
 }
 

@@ -1,7 +1,7 @@
 //! S3 answers turned into messages that say what to fix.
 
 use super::S3Store;
-use crate::store::StoreError;
+use crate::store::{Refusal, StoreError, Unavailability};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -100,22 +100,22 @@ impl S3Store {
     }
 
     /// The message for an answer that refuses these credentials, if it is one.
-    fn credentials_problem(&self, target: &str, code: &str, detail: &str) -> Option<StoreError> {
-        let message = match code {
-            "InvalidAccessKeyId" | "NotSignedUp" => format!(
-                "Couldn't {target}: the store does not know this access key id{detail}. Check {} (and STATIC_ARTIFACTS_ENDPOINT).",
-                self.key_id_setting()
-            ),
-            "SignatureDoesNotMatch" => format!(
-                "Couldn't {target}: the secret access key does not match the access key id{detail}. Check {}.",
-                self.secret_setting()
-            ),
-            "InvalidToken" | "ExpiredToken" | "TokenRefreshRequired" => format!(
-                "Couldn't {target}: the session token is invalid or expired{detail}. Renew STATIC_ARTIFACTS_SESSION_TOKEN."
-            ),
+    fn credentials_problem(&self, code: &str, detail: &str) -> Option<Refusal> {
+        let detail = detail.to_string();
+        Some(match code {
+            "InvalidAccessKeyId" | "NotSignedUp" => Refusal::UnknownAccessKey {
+                detail,
+                setting: self.key_id_setting(),
+            },
+            "SignatureDoesNotMatch" => Refusal::WrongSecret {
+                detail,
+                setting: self.secret_setting(),
+            },
+            "InvalidToken" | "ExpiredToken" | "TokenRefreshRequired" => {
+                Refusal::BadSessionToken { detail }
+            }
             _ => return None,
-        };
-        Some(StoreError::Permanent(message))
+        })
     }
 
     /// Turns an SDK error into a message that says what to fix.
@@ -131,8 +131,16 @@ impl S3Store {
         let target = format!("{action} {}", self.url_of(key));
         let (status, detail) = status_and_detail(error);
         let code = error.code().unwrap_or_default();
-        if let Some(problem) = self.credentials_problem(&target, code, &detail) {
-            return problem;
+        let refused = |reason| StoreError::Refused {
+            target: target.clone(),
+            reason,
+        };
+        let unavailable = |reason| StoreError::Unavailable {
+            target: target.clone(),
+            reason,
+        };
+        if let Some(problem) = self.credentials_problem(code, &detail) {
+            return refused(problem);
         }
         match (error, status, code) {
             // 409 ConditionalRequestConflict: AWS S3 saw another write of the same key at the
@@ -141,10 +149,11 @@ impl S3Store {
             | (_, _, "PreconditionFailed" | "ConditionalRequestConflict") => StoreError::Exists {
                 location: self.url_of(key),
             },
-            (SdkError::ServiceError(_), _, "NoSuchBucket") => StoreError::Permanent(format!(
-                "Couldn't {target}: the bucket {} does not exist at {}{detail}. Check the bucket name in STATIC_ARTIFACTS_URL, and STATIC_ARTIFACTS_ENDPOINT or the region.",
-                self.bucket, self.endpoint
-            )),
+            (SdkError::ServiceError(_), _, "NoSuchBucket") => refused(Refusal::NoSuchBucket {
+                bucket: self.bucket.clone(),
+                endpoint: self.endpoint.clone(),
+                detail,
+            }),
             (SdkError::ServiceError(_), Some(404), _) | (_, _, "NoSuchKey" | "NotFound") => {
                 StoreError::NotFound {
                     key: key.to_string(),
@@ -157,46 +166,35 @@ impl S3Store {
                 "PermanentRedirect"
                 | "AuthorizationHeaderMalformed"
                 | "IllegalLocationConstraintException",
-            ) => StoreError::Permanent(format!(
-                "Couldn't {target}: the bucket is in another region{detail}. Set STATIC_ARTIFACTS_REGION, or use s3://bucket.s3.REGION.amazonaws.com in STATIC_ARTIFACTS_URL."
-            )),
+            ) => refused(Refusal::WrongRegion { detail }),
             (SdkError::ServiceError(_), Some(403), _) | (_, _, "AccessDenied") => {
-                StoreError::Denied(format!(
-                    "Couldn't {target}: access denied{detail}. Check that these credentials may {action} objects under {}.",
-                    self.url_of("")
-                ))
+                StoreError::Denied {
+                    target: target.clone(),
+                    detail,
+                    action: action.to_string(),
+                    scope: self.url_of(""),
+                }
             }
             (SdkError::ServiceError(_), Some(status), _) if status >= 500 => {
-                StoreError::Transient(format!(
-                    "Couldn't {target}: the store kept failing with HTTP {status}{detail}, after retries. Try again later."
-                ))
+                unavailable(Unavailability::ServerErrors { status, detail })
             }
             (_, _, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                StoreError::Transient(format!(
-                    "Couldn't {target}: the store kept throttling requests{detail}, after retries. Try again later."
-                ))
+                unavailable(Unavailability::Throttled { detail })
             }
-            (SdkError::ServiceError(_), _, _) => {
-                StoreError::Permanent(format!("Couldn't {target}{detail}."))
-            }
-            (SdkError::TimeoutError(_), _, _) => StoreError::Transient(format!(
-                "Couldn't {target}: {} did not answer in time, after retries.",
-                self.endpoint
-            )),
-            _ if causes(error).contains("no credentials found") => StoreError::Permanent(format!(
-                "Couldn't {target}: no credentials were found (none in STATIC_ARTIFACTS_*, and none from the standard AWS chain: environment, profile, web identity, container or instance metadata). Set STATIC_ARTIFACTS_ACCESS_KEY_ID and STATIC_ARTIFACTS_SECRET_ACCESS_KEY, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or give this machine a profile or a role)."
-            )),
+            (SdkError::ServiceError(_), _, _) => refused(Refusal::Answer { detail }),
+            (SdkError::TimeoutError(_), _, _) => unavailable(Unavailability::NoAnswer {
+                endpoint: self.endpoint.clone(),
+            }),
+            _ if causes(error).contains("no credentials found") => refused(Refusal::NoCredentials),
             (SdkError::DispatchFailure(failure), _, _) if !failure.is_user() => {
-                StoreError::Transient(format!(
-                    "Couldn't {target}: couldn't reach {} ({}), after retries. Check that the store is up and reachable from here.",
-                    self.endpoint,
-                    causes(error)
-                ))
+                unavailable(Unavailability::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    causes: causes(error),
+                })
             }
-            _ => StoreError::Permanent(format!(
-                "Couldn't {target}: {}.",
-                DisplayErrorContext(error)
-            )),
+            _ => refused(Refusal::Unexplained {
+                reason: DisplayErrorContext(error).to_string(),
+            }),
         }
     }
 }

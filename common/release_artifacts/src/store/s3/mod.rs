@@ -7,7 +7,7 @@
 mod errors;
 mod transfer;
 
-use super::{Connection, ObjectInfo, StoreError, Write};
+use super::{Connection, ObjectInfo, StoreError, Unavailability, Write};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -121,7 +121,7 @@ impl S3Store {
         // object is fine, and so is a 403 (S3's answer for a missing key to credentials that may
         // read but not list).
         match self.get_small(crate::manifest::LATEST_KEY).await {
-            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Denied(_)) => {}
+            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Denied { .. }) => {}
             Err(error) => return Err(error),
         }
         // Starting (and aborting) a multipart upload proves the write permission, leaves no
@@ -140,9 +140,16 @@ impl S3Store {
             .send()
             .await
             .map_err(|error| self.error("read", key, &error))?;
-        let bytes = output.body.collect().await.map_err(|error| {
-            StoreError::Transient(format!("Couldn't read {}: {error}", self.url_of(key)))
-        })?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|error| StoreError::Unavailable {
+                target: format!("read {}", self.url_of(key)),
+                reason: Unavailability::Body {
+                    reason: error.to_string(),
+                },
+            })?;
         Ok(bytes.into_bytes().to_vec())
     }
 

@@ -5,7 +5,8 @@
 use super::S3Store;
 use super::errors::causes;
 use crate::store::{
-    CONCURRENCY, Confirm, Delivery, RANGE_SIZE, RANGES_IN_FLIGHT, StoreError, Write, confirmed,
+    CONCURRENCY, Confirm, Delivery, RANGE_SIZE, RANGES_IN_FLIGHT, Refusal, StoreError,
+    Unavailability, Write, confirmed,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -128,10 +129,16 @@ impl S3Store {
         loop {
             // Wait for a free slot before taking the next chunk, so at most CONCURRENCY parts
             // are held in memory besides the one being compressed.
-            let permit = Arc::clone(&permits)
-                .acquire_owned()
-                .await
-                .map_err(|_| StoreError::Permanent("the upload was cancelled".into()))?;
+            let permit =
+                Arc::clone(&permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| StoreError::Refused {
+                        target: format!("write {}", self.url_of(key)),
+                        reason: Refusal::TaskFailed {
+                            reason: "the upload was cancelled".into(),
+                        },
+                    })?;
             while let Some(done) = tasks.try_join_next() {
                 parts.push(self.joined(key, done)?);
             }
@@ -195,8 +202,11 @@ impl S3Store {
         key: &str,
         done: Result<Result<CompletedPart, StoreError>, tokio::task::JoinError>,
     ) -> Result<CompletedPart, StoreError> {
-        done.map_err(|error| {
-            StoreError::Permanent(format!("Couldn't write {}: {error}", self.url_of(key)))
+        done.map_err(|error| StoreError::Refused {
+            target: format!("write {}", self.url_of(key)),
+            reason: Refusal::TaskFailed {
+                reason: error.to_string(),
+            },
         })?
     }
 
@@ -266,8 +276,11 @@ impl S3Store {
             let Some((_, task)) = in_flight.0.pop_front() else {
                 return Ok(());
             };
-            task.await.map_err(|error| {
-                StoreError::Permanent(format!("Couldn't read {}: {error}", self.url_of(key)))
+            task.await.map_err(|error| StoreError::Refused {
+                target: format!("read {}", self.url_of(key)),
+                reason: Refusal::TaskFailed {
+                    reason: error.to_string(),
+                },
             })??;
         }
     }
@@ -298,20 +311,25 @@ impl S3Store {
                     .send()
                     .await
                     .map_err(|error| self.error("read", key, &error))?;
-                while let Some(piece) = output.body.try_next().await.map_err(|error| {
-                    StoreError::Transient(format!(
-                        "Couldn't read {}: the transfer broke off ({})",
-                        self.url_of(key),
-                        causes(&error)
-                    ))
-                })? {
+                while let Some(piece) =
+                    output
+                        .body
+                        .try_next()
+                        .await
+                        .map_err(|error| StoreError::Unavailable {
+                            target: format!("read {}", self.url_of(key)),
+                            reason: Unavailability::BrokeOff {
+                                causes: causes(&error),
+                                times: None,
+                            },
+                        })?
+                {
                     received += piece.len() as u64;
                     if start + received > end {
-                        return Err(StoreError::Permanent(format!(
-                            "Couldn't read {}: the store sent more bytes than the range asked \
-                             for. Use a store that supports ranged GETs (HTTP Range).",
-                            self.url_of(key)
-                        )));
+                        return Err(StoreError::Refused {
+                            target: format!("read {}", self.url_of(key)),
+                            reason: Refusal::RangeIgnored,
+                        });
                     }
                     if out.send(piece).is_err() {
                         // Nobody is reading any more.
@@ -325,17 +343,24 @@ impl S3Store {
                 Ok(()) if start + received >= end || out.is_closed() => return Ok(()),
                 Ok(()) => {
                     if attempt + 1 >= RANGE_ATTEMPTS {
-                        return Err(StoreError::Transient(format!(
-                            "Couldn't read {}: the object is shorter than expected",
-                            self.url_of(key)
-                        )));
+                        return Err(StoreError::Unavailable {
+                            target: format!("read {}", self.url_of(key)),
+                            reason: Unavailability::Short,
+                        });
                     }
                 }
-                Err(StoreError::Transient(_)) if attempt + 1 < RANGE_ATTEMPTS => {}
-                Err(StoreError::Transient(message)) => {
-                    return Err(StoreError::Transient(format!(
-                        "{message}, {RANGE_ATTEMPTS} times in a row. Try again later."
-                    )));
+                Err(StoreError::Unavailable { .. }) if attempt + 1 < RANGE_ATTEMPTS => {}
+                Err(StoreError::Unavailable {
+                    target,
+                    reason: Unavailability::BrokeOff { causes, .. },
+                }) => {
+                    return Err(StoreError::Unavailable {
+                        target,
+                        reason: Unavailability::BrokeOff {
+                            causes,
+                            times: Some(RANGE_ATTEMPTS),
+                        },
+                    });
                 }
                 Err(error) => return Err(error),
             }
