@@ -34,10 +34,6 @@ impl HookError {
     }
 }
 
-/// Tells whether the release process received a stopping signal (SIGTERM, SIGINT, ...) since
-/// the step began, and which; a long step polls it and stops cleanly when it returns one.
-pub type Interrupted<'a> = &'a dyn Fn() -> Option<i32>;
-
 /// Steps around the commands of a release. Each may log to `log` and fails the release by
 /// returning an error.
 pub trait ReleaseHooks {
@@ -50,16 +46,13 @@ pub trait ReleaseHooks {
     fn preflight(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
 
     /// Runs right after the `release-build` command succeeded: stores its artifacts. Stops
-    /// cleanly (leaving nothing half-stored) when `interrupted` reports a signal.
+    /// cleanly (leaving nothing half-stored) on a stopping signal, which it watches for with
+    /// [`watch_signals`](crate::watch_signals).
     ///
     /// # Errors
     ///
     /// A [`HookError`] stops the release before the `release` commands run.
-    fn upload(
-        &mut self,
-        log: &mut dyn Write,
-        interrupted: Interrupted<'_>,
-    ) -> Result<(), HookError>;
+    fn upload(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
 
     /// Runs after every command succeeded: marks this release's artifacts as the latest.
     ///
@@ -78,11 +71,7 @@ impl ReleaseHooks for NoArtifacts {
         Ok(())
     }
 
-    fn upload(
-        &mut self,
-        _log: &mut dyn Write,
-        _interrupted: Interrupted<'_>,
-    ) -> Result<(), HookError> {
+    fn upload(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
         Ok(())
     }
 

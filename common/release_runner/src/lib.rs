@@ -18,8 +18,10 @@ mod hooks;
 mod outcome;
 mod process;
 mod runner;
+mod signals;
 
 pub use duration::format_duration;
-pub use hooks::{HookError, Interrupted, NoArtifacts, ReleaseHooks, StepError};
+pub use hooks::{HookError, NoArtifacts, ReleaseHooks, StepError};
 pub use outcome::{CommandResult, Failure};
 pub use runner::{RunOptions, run_plan};
+pub use signals::{STOPPING_SIGNALS, SignalWatch, signal_name, watch_signals};

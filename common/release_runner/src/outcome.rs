@@ -1,5 +1,6 @@
 //! How a command ended, and the exit status of the release process that follows from it.
 
+use crate::signals::signal_name;
 use std::fmt;
 use std::time::Duration;
 
@@ -112,12 +113,6 @@ impl Failure {
             Failure::Runner(_) => 1,
         }
     }
-}
-
-/// The conventional name of a signal, such as `SIGTERM`.
-pub(crate) fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal)
-        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The release sequence: preflight, release-build, upload, release commands, publish.
 
 use crate::events::{Event, Events};
-use crate::outcome::signal_name;
 use crate::process::{Ended, run_command};
+use crate::signals::signal_name;
 use crate::{CommandResult, Failure, ReleaseHooks, format_duration};
 use release_commands::{ReleasePlan, Step, StepKind};
 use std::io::Write;
@@ -110,11 +110,9 @@ fn run_steps(
             return Err((failure, Some(at)));
         }
         if kind == StepKind::ReleaseBuild {
-            hooks
-                .upload(log, &|| pending_signal(&events))
-                .map_err(|error| {
-                    hook_failed(error, format!("the upload after {step}"), total - number)
-                })?;
+            hooks.upload(log).map_err(|error| {
+                hook_failed(error, format!("the upload after {step}"), total - number)
+            })?;
         }
     }
     if let Some(signal) = pending_signal(&events) {

@@ -218,11 +218,7 @@ impl ReleaseHooks for Recording<'_> {
     fn preflight(&mut self, log: &mut dyn Write) -> Result<(), HookError> {
         self.step("preflight", log)
     }
-    fn upload(
-        &mut self,
-        log: &mut dyn Write,
-        _interrupted: release_runner::Interrupted<'_>,
-    ) -> Result<(), HookError> {
+    fn upload(&mut self, log: &mut dyn Write) -> Result<(), HookError> {
         self.step("upload", log)
     }
     fn publish(&mut self, log: &mut dyn Write) -> Result<(), HookError> {

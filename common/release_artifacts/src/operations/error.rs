@@ -2,6 +2,7 @@
 
 use crate::manifest::BadDocument;
 use crate::{ReleaseId, SettingsError, StoreError, UnpackError};
+use nix::sys::signal::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -88,20 +89,19 @@ pub enum ArtifactError {
     },
     /// A signal stopped the upload; nothing was stored.
     #[error(
-        "Stopped by {}: the upload of release {id}'s static artifacts was cancelled, and nothing was stored (an unfinished multipart upload is aborted).",
-        signal_name(*signal)
+        "Stopped by {signal}: the upload of release {id}'s static artifacts was cancelled, and nothing was stored (an unfinished multipart upload is aborted)."
     )]
     Stopped {
-        /// The signal number.
-        signal: i32,
+        /// The signal.
+        signal: Signal,
         /// The release.
         id: ReleaseId,
     },
     /// A signal stopped the load; the target folder was left as it was.
-    #[error("Stopped by {} while {doing}. Nothing was changed.", signal_name(*signal))]
+    #[error("Stopped by {signal} while {doing}. Nothing was changed.")]
     LoadStopped {
-        /// The signal number.
-        signal: i32,
+        /// The signal.
+        signal: Signal,
         /// What was under way.
         doing: String,
     },
@@ -123,10 +123,4 @@ pub enum ArtifactError {
         /// What was under way.
         doing: String,
     },
-}
-
-/// The name of a signal, such as `SIGTERM`.
-fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal)
-        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
 }

@@ -10,6 +10,7 @@ use crate::report::{mib, rate};
 use crate::store::{Delivery, Pieces};
 use crate::swap::swap_into_place;
 use crate::{Compression, Fallback, Log, ReleaseId, Store, UnpackError, UnpackSummary, unpack};
+use nix::sys::signal::Signal;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -68,7 +69,7 @@ pub async fn load_release_until(
     fallback: Fallback,
     deadline: Deadline,
     log: &Log,
-    stop: impl Future<Output = i32>,
+    stop: impl Future<Output = Signal>,
 ) -> Result<Loaded, ArtifactError> {
     check_load_target(dir, store)?;
     let source =
@@ -154,7 +155,7 @@ pub(super) async fn fetch_and_extract(
     dir: &Path,
     log: &Log,
     deadline: Deadline,
-    stop: impl Future<Output = i32>,
+    stop: impl Future<Output = Signal>,
 ) -> Result<UnpackSummary, ArtifactError> {
     let location = store.location_of(&source.key);
     let staging = Staging::create(dir).map_err(|error| ArtifactError::Io {

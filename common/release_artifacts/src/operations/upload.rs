@@ -12,6 +12,7 @@ use crate::{
     check_folder, pack,
 };
 use bytes::Bytes;
+use nix::sys::signal::Signal;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +60,7 @@ pub async fn upload_release_until(
     dir: &Path,
     compression: Compression,
     log: &Log,
-    stop: impl Future<Output = i32>,
+    stop: impl Future<Output = Signal>,
 ) -> Result<Manifest, ArtifactError> {
     check_uploadable(dir).await?;
     let started = Instant::now();
@@ -214,7 +215,7 @@ enum Streamed {
     /// The archive was packed, but the store already holds an object at its key.
     Exists((PackSummary, String, u64)),
     /// A signal asked to stop.
-    Stopped(i32),
+    Stopped(Signal),
     /// It failed.
     Failed(ArtifactError),
 }
@@ -227,7 +228,7 @@ async fn stream_archive(
     dir: &Path,
     compression: Compression,
     log: &Log,
-    stop: impl Future<Output = i32>,
+    stop: impl Future<Output = Signal>,
 ) -> Result<(PackSummary, String, u64), Streamed> {
     let (sender, receiver) = mpsc::channel(1);
     let progress = log.progress("Uploaded", None);

@@ -1,11 +1,13 @@
 //! The artifact programs' work after argument parsing: what they print, and their exit codes.
 
+use nix::sys::signal::Signal;
 use release_artifacts::manifest::now;
 use release_artifacts::{
     ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, Report, Settings,
     SettingsError, Store, StoreUrl, list_releases, load_release_until, mib, promote_release,
     prune_releases, runtime, upload_release_until, verify_release,
 };
+use release_runner::watch_signals;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,7 +42,7 @@ pub(crate) const EXIT_TIMED_OUT: u8 = 124;
 fn exit_code(error: &ArtifactError) -> u8 {
     match error {
         ArtifactError::Stopped { signal, .. } | ArtifactError::LoadStopped { signal, .. } => {
-            u8::try_from(128 + signal).unwrap_or(EXIT_FAILED)
+            u8::try_from(128 + *signal as i32).unwrap_or(EXIT_FAILED)
         }
         ArtifactError::Settings(_) => EXIT_SETTINGS,
         ArtifactError::NoArtifacts(_) => EXIT_NO_ARTIFACTS,
@@ -112,26 +114,26 @@ pub(crate) fn upload_main(dir: &Path) -> u8 {
     result.map_or_else(|code| code, |_| 0)
 }
 
-/// Resolves to the number of the first SIGTERM, SIGINT, SIGHUP or SIGQUIT received from now on
-/// (which then no longer stops the process by itself).
-fn stopping_signal() -> Result<impl Future<Output = i32>, ArtifactError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let cannot = |error: std::io::Error| ArtifactError::Io {
+/// Resolves to the first stopping signal (SIGTERM, SIGINT, SIGHUP or SIGQUIT) received from
+/// now on, which then no longer stops the process by itself.
+pub(crate) fn stopping_signal() -> Result<impl Future<Output = Signal>, ArtifactError> {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let watch = watch_signals(move |signal| {
+        if let Ok(signal) = Signal::try_from(signal) {
+            let _ = sender.send(signal);
+        }
+    })
+    .map_err(|error| ArtifactError::Io {
         action: "listen for signals in",
         path: std::path::PathBuf::from("this process"),
         error,
-    };
-    let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(cannot)?;
-    let mut quit = signal(SignalKind::quit()).map_err(cannot)?;
+    })?;
     Ok(async move {
-        use nix::sys::signal::Signal;
-        tokio::select! {
-            _ = terminate.recv() => Signal::SIGTERM as i32,
-            _ = interrupt.recv() => Signal::SIGINT as i32,
-            _ = hangup.recv() => Signal::SIGHUP as i32,
-            _ = quit.recv() => Signal::SIGQUIT as i32,
+        let _watching = watch;
+        match receiver.recv().await {
+            Some(signal) => signal,
+            // The watch outlives this future, so the channel stays open.
+            None => std::future::pending().await,
         }
     })
 }

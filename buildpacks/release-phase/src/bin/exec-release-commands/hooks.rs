@@ -1,12 +1,12 @@
 //! Static artifacts in the release process: preflight, upload after `release-build`, publish.
 //! These hooks join the runner (`release_runner`) to the store (`release_artifacts`).
 
-use crate::artifacts::stderr_log;
+use crate::artifacts::{stderr_log, stopping_signal};
 use release_artifacts::manifest::archive_key;
 use release_artifacts::{
     ArtifactError, Log, ReleaseId, Settings, Store, publish_release, runtime, upload_release_until,
 };
-use release_runner::{HookError, Interrupted, ReleaseHooks};
+use release_runner::{HookError, ReleaseHooks};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -79,25 +79,13 @@ impl ReleaseHooks for ArtifactHooks {
         Ok(())
     }
 
-    fn upload(
-        &mut self,
-        _log: &mut dyn Write,
-        interrupted: Interrupted<'_>,
-    ) -> Result<(), HookError> {
+    fn upload(&mut self, _log: &mut dyn Write) -> Result<(), HookError> {
         let Ready {
             settings,
             store,
             id,
         } = self.ready()?;
-        // Polled on this thread: the signal arrives through the runner.
-        let stop = async {
-            loop {
-                if let Some(signal) = interrupted() {
-                    return signal;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        };
+        let stop = stopping_signal().map_err(HookError::new)?;
         self.runtime
             .block_on(upload_release_until(
                 store,
@@ -109,7 +97,9 @@ impl ReleaseHooks for ArtifactHooks {
             ))
             .map(|_| ())
             .map_err(|error| match error {
-                ArtifactError::Stopped { signal, .. } => HookError::interrupted(signal, error),
+                ArtifactError::Stopped { signal, .. } => {
+                    HookError::interrupted(signal as i32, error)
+                }
                 other => HookError::new(other),
             })
     }
