@@ -29,9 +29,8 @@ mod swap;
 pub use archive::{PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack};
 pub use manifest::{Latest, Manifest};
 pub use operations::{
-    ArtifactError, Deadline, Loaded, ReleaseListing, list_releases, load_release,
-    load_release_until, promote_release, prune_releases, publish_release, runtime, upload_release,
-    upload_release_until, verify_release,
+    ArtifactError, Deadline, Loaded, ReleaseListing, list_releases, load_release, promote_release,
+    prune_releases, publish_release, runtime, upload_release, verify_release,
 };
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use report::{Log, Report, mib};

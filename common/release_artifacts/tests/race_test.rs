@@ -9,8 +9,8 @@
 
 use release_artifacts::manifest::{archive_key, manifest_key};
 use release_artifacts::{
-    Compression, Fallback, Latest, Manifest, ReleaseId, Settings, list_releases, load_release,
-    prune_releases, publish_release, upload_release, verify_release,
+    Compression, Latest, Manifest, ReleaseId, Settings, list_releases, prune_releases,
+    verify_release,
 };
 use std::path::{Path, PathBuf};
 use support::{Captured, far, load, publish, sample_tree, snapshot, upload};
@@ -234,15 +234,10 @@ async fn with_two_thousand_releases_listing_pruning_and_latest_stay_correct() {
 
     // Publishing one more release makes it the latest.
     let settings = settings_for(&vars, "r2000", &[]);
-    let (store, id) = (
-        settings.open_store().await.unwrap(),
-        settings.release_id().unwrap(),
-    );
+    let store = settings.open_store().await.unwrap();
     let log = Captured::default().log();
-    upload_release(&store, id, &source, Compression::Zstd, &log)
-        .await
-        .unwrap();
-    publish_release(&store, id, None, &log).await.unwrap();
+    upload(&store, &settings, &source, &log).await.unwrap();
+    publish(&store, &settings, &log).await.unwrap();
 
     let before = proxy.requests();
     let listing = list_releases(&store).await.unwrap();
@@ -262,17 +257,10 @@ async fn with_two_thousand_releases_listing_pruning_and_latest_stay_correct() {
     // A release without its own artifacts loads the latest: a handful of requests.
     let before = proxy.requests();
     let dest = work.path().join("loaded");
-    let without_artifacts = ReleaseId::new("r9999").unwrap();
-    let loaded = load_release(
-        &store,
-        &without_artifacts,
-        &dest,
-        Fallback::Latest,
-        far(),
-        &log,
-    )
-    .await
-    .unwrap();
+    let without_artifacts = settings_for(&vars, "r9999", &[]);
+    let loaded = load(&store, &without_artifacts, &dest, &log, far())
+        .await
+        .unwrap();
     let latest_requests = proxy.requests() - before;
     assert_eq!(loaded.release_id.as_str(), "r2000");
     assert_eq!(snapshot(&dest), snapshot(&source));

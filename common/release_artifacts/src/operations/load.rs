@@ -31,38 +31,15 @@ pub struct Loaded {
 /// Loads release `id`'s artifacts into `dir`: streams the archive, extracts it into a new
 /// sibling folder, checks its digest, and only then swaps it into place atomically. Without
 /// artifacts for this release, loads the latest published ones (with a warning) when
-/// `fallback` is [`Fallback::Latest`]. Gives up at `deadline`.
+/// `fallback` is [`Fallback::Latest`]. Gives up at `deadline`, and stops when `stop` resolves
+/// (to the signal that asks to stop; `std::future::pending()` for none), removing the staging
+/// folder.
 ///
 /// # Errors
 ///
-/// Returns an [`ArtifactError`]; `dir` is then left exactly as it was.
+/// Returns an [`ArtifactError`], [`ArtifactError::LoadStopped`] when `stop` resolved first;
+/// `dir` is then left exactly as it was.
 pub async fn load_release(
-    store: &Store,
-    id: &ReleaseId,
-    dir: &Path,
-    fallback: Fallback,
-    deadline: Deadline,
-    log: &Log,
-) -> Result<Loaded, ArtifactError> {
-    load_release_until(
-        store,
-        id,
-        dir,
-        fallback,
-        deadline,
-        log,
-        std::future::pending(),
-    )
-    .await
-}
-
-/// [`load_release`], stopped when `stop` resolves (to the number of the signal that asks to
-/// stop): the staging folder is removed and `dir` is left as it was.
-///
-/// # Errors
-///
-/// As [`load_release`], and [`ArtifactError::LoadStopped`] when `stop` resolved first.
-pub async fn load_release_until(
     store: &Store,
     id: &ReleaseId,
     dir: &Path,

@@ -16,11 +16,11 @@ mod verify;
 pub use catalogue::{ReleaseListing, list_releases};
 pub use deadline::Deadline;
 pub use error::ArtifactError;
-pub use load::{Loaded, load_release, load_release_until};
+pub use load::{Loaded, load_release};
 pub use promote::promote_release;
 pub use prune::prune_releases;
 pub use publish::publish_release;
-pub use upload::{upload_release, upload_release_until};
+pub use upload::upload_release;
 pub use verify::verify_release;
 
 /// The async runtime the programs run operations on: a few worker threads, whatever the

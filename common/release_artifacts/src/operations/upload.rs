@@ -25,36 +25,16 @@ use tokio::sync::mpsc;
 /// When the release already has artifacts with the same digest, nothing is uploaded (re-runs
 /// are idempotent); with another digest, the upload is refused (archives are immutable).
 ///
+/// When `stop` resolves first (to the signal that asks to stop; `std::future::pending()` for
+/// none), the upload stops cleanly: the archive is not completed, an unfinished multipart
+/// upload is aborted once its parts in flight are done, and no manifest is written.
+///
 /// # Errors
 ///
-/// Returns an [`ArtifactError`] for a missing setting or folder, an unreadable file, a store
-/// failure, or an existing archive with another digest.
+/// Returns an [`ArtifactError`] for a missing folder, an entry loads would refuse, an
+/// unreadable file, a store failure, or an existing archive with another digest; and
+/// [`ArtifactError::Stopped`] when `stop` resolved first.
 pub async fn upload_release(
-    store: &Store,
-    id: &ReleaseId,
-    dir: &Path,
-    compression: Compression,
-    log: &Log,
-) -> Result<Manifest, ArtifactError> {
-    Box::pin(upload_release_until(
-        store,
-        id,
-        dir,
-        compression,
-        log,
-        std::future::pending(),
-    ))
-    .await
-}
-
-/// [`upload_release`], stopped cleanly when `stop` resolves (to the number of the signal that
-/// asks to stop): the archive is not completed, an unfinished multipart upload is aborted once
-/// its parts in flight are done, and no manifest is written.
-///
-/// # Errors
-///
-/// As [`upload_release`], and [`ArtifactError::Stopped`] when `stop` resolved first.
-pub async fn upload_release_until(
     store: &Store,
     id: &ReleaseId,
     dir: &Path,

@@ -57,7 +57,16 @@ pub(crate) async fn upload(
     log: &Log,
 ) -> Result<Manifest, ArtifactError> {
     let id = settings.release_id()?;
-    Box::pin(upload_release(store, id, dir, settings.compression, log)).await
+    let never = std::future::pending();
+    Box::pin(upload_release(
+        store,
+        id,
+        dir,
+        settings.compression,
+        log,
+        never,
+    ))
+    .await
 }
 
 /// Loads the release `settings` name into `dir`, as the `web` loader does.
@@ -69,7 +78,8 @@ pub(crate) async fn load(
     deadline: Deadline,
 ) -> Result<Loaded, ArtifactError> {
     let id = settings.release_id()?;
-    load_release(store, id, dir, settings.fallback, deadline, log).await
+    let never = std::future::pending();
+    load_release(store, id, dir, settings.fallback, deadline, log, never).await
 }
 
 /// Publishes the release `settings` name, as the release process does.

@@ -4,8 +4,8 @@ use nix::sys::signal::Signal;
 use release_artifacts::manifest::now;
 use release_artifacts::{
     ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, Report, Settings,
-    SettingsError, Store, StoreUrl, list_releases, load_release_until, mib, promote_release,
-    prune_releases, runtime, upload_release_until, verify_release,
+    SettingsError, Store, StoreUrl, list_releases, load_release, mib, promote_release,
+    prune_releases, runtime, upload_release, verify_release,
 };
 use release_runner::watch_signals;
 use std::io::Write;
@@ -101,7 +101,7 @@ pub(crate) fn upload_main(dir: &Path) -> u8 {
         let stop = stopping_signal()?;
         let store = settings.open_store().await?;
         let id = settings.release_id()?;
-        Box::pin(upload_release_until(
+        Box::pin(upload_release(
             &store,
             id,
             dir,
@@ -154,7 +154,7 @@ pub(crate) fn download_main(dir: &Path) -> u8 {
         let stop = stopping_signal()?;
         let store = settings.open_store().await?;
         let id = settings.release_id()?;
-        load_release_until(&store, id, dir, settings.fallback, deadline, &log, stop).await
+        load_release(&store, id, dir, settings.fallback, deadline, &log, stop).await
     });
     match result {
         Ok(loaded) => {

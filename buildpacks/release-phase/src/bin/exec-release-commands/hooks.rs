@@ -4,7 +4,7 @@
 use crate::artifacts::{stderr_log, stopping_signal};
 use release_artifacts::manifest::archive_key;
 use release_artifacts::{
-    ArtifactError, Log, ReleaseId, Settings, Store, publish_release, runtime, upload_release_until,
+    ArtifactError, Log, ReleaseId, Settings, Store, publish_release, runtime, upload_release,
 };
 use release_runner::{HookError, ReleaseHooks};
 use std::io::Write;
@@ -87,7 +87,7 @@ impl ReleaseHooks for ArtifactHooks {
         } = self.ready()?;
         let stop = stopping_signal().map_err(HookError::new)?;
         self.runtime
-            .block_on(upload_release_until(
+            .block_on(upload_release(
                 store,
                 id,
                 &self.dir,
