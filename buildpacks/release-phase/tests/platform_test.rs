@@ -524,6 +524,29 @@ fn the_plan_can_be_printed_without_running_anything() {
 }
 
 #[test]
+fn a_source_in_project_toml_names_the_step_in_the_build_and_release_logs() {
+    let (_app, built) = build_project_toml(indoc! {r#"
+        [[com.heroku.phase.release]]
+        command = "true"
+        source = "Rails migrations"
+    "#});
+    assert!(built.success(), "{:?}", built.builds);
+    let build_log = strip(&our_build(&built).stderr);
+    assert!(
+        build_log.contains("  - 1. release from Rails migrations: true\n"),
+        "{build_log}"
+    );
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("[release-phase] [1/1] release from Rails migrations: true\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_missing_plan_file_is_a_clear_error() {
     let output = std::process::Command::new(support::runner())
         .arg("/no/such/release-plan.toml")

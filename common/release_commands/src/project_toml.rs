@@ -13,7 +13,7 @@ pub const PROJECT_TOML: &str = "project.toml";
 pub(crate) const PROJECT_TOML_SOURCE: &str = "project.toml";
 
 const PHASE_KEYS: &[&str] = &["release", "release-build"];
-const COMMAND_KEYS: &[&str] = &["command", "args", "timeout"];
+const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source"];
 
 /// Release commands from one place (`project.toml` or one Build Plan entry), in their order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -230,6 +230,29 @@ mod tests {
     }
 
     #[test]
+    fn a_source_names_a_project_toml_command_as_in_the_earlier_buildpack() {
+        let config = parse(indoc! {r#"
+            [[com.heroku.phase.release]]
+            command = "rake"
+            args = ["db:migrate"]
+            source = "Rails migrations"
+
+            [[com.heroku.phase.release]]
+            command = "./bin/purge-cache"
+            source = ""
+
+            [com.heroku.phase.release-build]
+            command = "npm"
+            source = "Front end"
+        "#})
+        .unwrap();
+        assert_eq!(config.release[0].source, "Rails migrations");
+        // An empty source names nothing: the default stands.
+        assert_eq!(config.release[1].source, "project.toml");
+        assert_eq!(config.release_build.unwrap().source, "Front end");
+    }
+
+    #[test]
     fn without_phase_table_configures_nothing() {
         assert_eq!(parse("").unwrap(), PhaseConfig::default());
         assert_eq!(
@@ -345,11 +368,15 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\narg = [\"db:migrate\"]\n",
-                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`.",
+                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`, `source`.",
             ),
             (
-                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsource = \"me\"\n",
-                "`com.heroku.phase.release[1].source` is not a key the release phase knows. The keys allowed here are",
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsorce = \"me\"\n",
+                "`com.heroku.phase.release[1].sorce` is not a key the release phase knows. Did you mean `source`?",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsource = 7\n",
+                "`com.heroku.phase.release[1].source` must be a string, but it is an integer.",
             ),
             (
                 "[[com.heroku.phases.release]]\ncommand = \"rake\"\n",
@@ -442,7 +469,7 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\n[com.heroku.phase.release.env]\nRAILS_ENV = \"production\"\n",
-                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`.",
+                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`, `source`.",
             ),
             (
                 "[com.heroku.phase.release-build]\ncommand = \"npm\"\n[com.heroku.phase.release-build.env]\nNODE_ENV = \"production\"\n",
