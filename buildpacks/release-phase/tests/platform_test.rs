@@ -547,6 +547,52 @@ fn a_source_in_project_toml_names_the_step_in_the_build_and_release_logs() {
 }
 
 #[test]
+fn an_optional_release_command_that_fails_lets_the_release_go_on_and_release_build_may_not_be_optional()
+ {
+    let (app, built) = build_project_toml(indoc! {r#"
+        [[com.heroku.phase.release]]
+        command = "bash"
+        args = ["-c", "exit 7"]
+        optional = true
+
+        [[com.heroku.phase.release]]
+        command = "bash"
+        args = ["-c", "echo after >> release-trace.txt"]
+    "#});
+    assert!(built.success(), "{:?}", built.builds);
+    let build_log = strip(&our_build(&built).stderr);
+    assert!(
+        build_log.contains("  - 1. release from project.toml: bash -c 'exit 7' (optional)\n"),
+        "{build_log}"
+    );
+    let run = built.launch("release", &[]).unwrap();
+    assert_eq!(exit_code(run.status), Some(0), "{}", run.stderr);
+    assert_eq!(trace(app.path()), "after\n");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(": 1 command succeeded, and 1 optional command failed."),
+        "{}",
+        run.stderr
+    );
+
+    let (_app, built) = build_project_toml(indoc! {r#"
+        [com.heroku.phase.release-build]
+        command = "npm"
+        optional = true
+    "#});
+    assert!(
+        !built.success(),
+        "optional on release-build fails the build"
+    );
+    assert!(
+        strip(&our_build(&built).stderr)
+            .contains("`com.heroku.phase.release-build.optional` is not allowed on release-build"),
+        "{}",
+        our_build(&built).stderr
+    );
+}
+
+#[test]
 fn a_missing_plan_file_is_a_clear_error() {
     let output = std::process::Command::new(support::runner())
         .arg("/no/such/release-plan.toml")

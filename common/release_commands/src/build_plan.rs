@@ -10,7 +10,7 @@ use crate::{ConfigError, ConfigWarning, Location, PhaseConfig, Problem};
 use toml::{Table, Value};
 
 const ENTRY_KEYS: &[&str] = &["release", "release-build", "source"];
-const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source"];
+const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source", "optional"];
 
 /// The commands of one Build Plan entry, and what was odd about it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -14,6 +14,8 @@ pub struct ReleaseCommand {
     pub timeout: Option<Timeout>,
     /// Where the command was configured: `project.toml` or the name of a buildpack.
     pub source: String,
+    /// Whether the release phase goes on when this command fails (never for `release-build`).
+    pub optional: bool,
 }
 
 impl ReleaseCommand {
@@ -27,6 +29,7 @@ impl ReleaseCommand {
     ///     args: vec!["-c".into(), "rake db:migrate".into()],
     ///     timeout: None,
     ///     source: "project.toml".into(),
+    ///     optional: false,
     /// };
     /// assert_eq!(command.command_line(), "bash -c 'rake db:migrate'");
     /// ```
@@ -69,6 +72,7 @@ mod tests {
             args: vec![String::new(), "it's".into(), "a b".into(), "$HOME".into()],
             timeout: None,
             source: "project.toml".into(),
+            optional: false,
         };
         assert_eq!(command.command_line(), r"echo '' 'it'\''s' 'a b' '$HOME'");
     }

@@ -112,6 +112,8 @@ pub enum Problem {
     ReleaseIsTable,
     /// `timeout` cannot be understood.
     BadTimeout(TimeoutError),
+    /// `optional = true` on `release-build`.
+    OptionalReleaseBuild,
 }
 
 impl fmt::Display for Problem {
@@ -177,6 +179,11 @@ impl fmt::Display for Problem {
             Problem::ReleaseIsTable => f.write_str(
                 "is a single table ([...]), but it must be an array of tables. Write each release \
                  command under its own [[com.heroku.phase.release]] header (double brackets).",
+            ),
+            Problem::OptionalReleaseBuild => f.write_str(
+                "is not allowed on release-build: the release needs its static artifacts, so a \
+                 failed release-build always stops the release. Remove `optional`, or make the \
+                 command succeed when it has nothing to build.",
             ),
             Problem::BadTimeout(error) => write!(
                 f,

@@ -55,6 +55,7 @@ impl ReleasePlan {
     ///     args: vec![],
     ///     timeout: None,
     ///     source: source.into(),
+    ///     optional: false,
     /// };
     /// let from_buildpack = PhaseConfig {
     ///     release: vec![command("migrate", "Ruby")],
@@ -94,6 +95,7 @@ impl ReleasePlan {
     ///     args: vec![],
     ///     timeout: None,
     ///     source: "project.toml".into(),
+    ///     optional: false,
     /// };
     /// let plan = ReleasePlan {
     ///     release: vec![command("migrate")],
@@ -170,6 +172,7 @@ impl ReleasePlan {
                     .transpose()
                     .map_err(|error| format!("bad timeout: {error}"))?,
                 source: entry.source,
+                optional: entry.optional,
             })
         };
         Ok(ReleasePlan {
@@ -206,6 +209,8 @@ struct CommandEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     timeout: Option<u64>,
     source: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    optional: bool,
 }
 
 impl From<&ReleaseCommand> for CommandEntry {
@@ -215,6 +220,7 @@ impl From<&ReleaseCommand> for CommandEntry {
             args: command.args.clone(),
             timeout: command.timeout.map(Timeout::as_secs),
             source: command.source.clone(),
+            optional: command.optional,
         }
     }
 }
@@ -229,6 +235,7 @@ mod tests {
             args: vec!["-c".into(), "it's \"quoted\"".into()],
             timeout: timeout.and_then(|secs| Timeout::from_secs(secs).ok()),
             source: source.into(),
+            optional: false,
         }
     }
 
@@ -272,7 +279,10 @@ mod tests {
         let plan = ReleasePlan {
             release: vec![
                 command("bash", "project.toml", Some(900)),
-                command("x", "B", None),
+                ReleaseCommand {
+                    optional: true,
+                    ..command("x", "B", None)
+                },
             ],
             release_build: Some(command("npm", "Front-end", Some(60))),
         };

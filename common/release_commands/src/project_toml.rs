@@ -13,7 +13,7 @@ pub const PROJECT_TOML: &str = "project.toml";
 pub(crate) const PROJECT_TOML_SOURCE: &str = "project.toml";
 
 const PHASE_KEYS: &[&str] = &["release", "release-build"];
-const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source"];
+const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source", "optional"];
 
 /// Release commands from one place (`project.toml` or one Build Plan entry), in their order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -163,7 +163,14 @@ pub(crate) fn read_phase_table(
             ));
         }
         Some(value) => {
-            Some(reader.command(value, &release_build_path, command_keys, default_source)?)
+            let command =
+                reader.command(value, &release_build_path, command_keys, default_source)?;
+            // The release needs its static artifacts: release-build is never optional.
+            if command.optional {
+                let path = join(&release_build_path, "optional");
+                return Err(reader.error(path, Problem::OptionalReleaseBuild));
+            }
+            Some(command)
         }
     };
     Ok(PhaseConfig {
@@ -250,6 +257,25 @@ mod tests {
         // An empty source names nothing: the default stands.
         assert_eq!(config.release[1].source, "project.toml");
         assert_eq!(config.release_build.unwrap().source, "Front end");
+    }
+
+    #[test]
+    fn optional_is_read_on_release_commands_and_defaults_to_false() {
+        let config = parse(indoc! {r#"
+            [[com.heroku.phase.release]]
+            command = "./bin/purge-cache"
+            optional = true
+
+            [[com.heroku.phase.release]]
+            command = "rake"
+            optional = false
+
+            [[com.heroku.phase.release]]
+            command = "rake"
+        "#})
+        .unwrap();
+        let optional: Vec<bool> = config.release.iter().map(|c| c.optional).collect();
+        assert_eq!(optional, [true, false, false]);
     }
 
     #[test]
@@ -368,11 +394,19 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\narg = [\"db:migrate\"]\n",
-                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`, `source`.",
+                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`.",
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsorce = \"me\"\n",
                 "`com.heroku.phase.release[1].sorce` is not a key the release phase knows. Did you mean `source`?",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\noptional = \"yes\"\n",
+                "`com.heroku.phase.release[1].optional` must be a boolean, but it is a string. Write it like this: optional = true",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\noptional = true\n",
+                "`com.heroku.phase.release-build.optional` is not allowed on release-build: the release needs its static artifacts, so a failed release-build always stops the release. Remove `optional`, or make the command succeed when it has nothing to build.",
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsource = 7\n",
@@ -469,7 +503,7 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\n[com.heroku.phase.release.env]\nRAILS_ENV = \"production\"\n",
-                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`, `source`.",
+                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`.",
             ),
             (
                 "[com.heroku.phase.release-build]\ncommand = \"npm\"\n[com.heroku.phase.release-build.env]\nNODE_ENV = \"production\"\n",

@@ -32,6 +32,7 @@ impl fmt::Display for StepKind {
 ///     args: vec!["-c".into(), "rake db:migrate".into()],
 ///     timeout: Some("15m".parse::<Timeout>().unwrap()),
 ///     source: "project.toml".into(),
+///     optional: false,
 /// };
 /// let step = Step { kind: StepKind::Release, command: &command };
 /// assert_eq!(
@@ -51,8 +52,14 @@ impl fmt::Display for Step<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Step { kind, command } = self;
         write!(f, "{kind} from {}: {command}", command.source)?;
-        if let Some(timeout) = command.timeout {
-            write!(f, " (timeout {timeout})")?;
+        let notes: Vec<String> = command
+            .timeout
+            .map(|timeout| format!("timeout {timeout}"))
+            .into_iter()
+            .chain(command.optional.then(|| "optional".to_string()))
+            .collect();
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join(", "))?;
         }
         Ok(())
     }

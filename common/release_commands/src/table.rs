@@ -129,11 +129,27 @@ impl TableReader<'_> {
             }
         };
 
+        let optional = match table.get("optional") {
+            None => false,
+            Some(Value::Boolean(optional)) => *optional,
+            Some(other) => {
+                return Err(self.error(
+                    join(path, "optional"),
+                    Problem::WrongType {
+                        expected: "a boolean",
+                        found: other.type_str(),
+                        example: "optional = true",
+                    },
+                ));
+            }
+        };
+
         Ok(ReleaseCommand {
             command,
             args,
             timeout,
             source,
+            optional,
         })
     }
 

@@ -43,17 +43,34 @@ pub fn run_plan(
     let started = Instant::now();
     let result = run_steps(plan, hooks, options, log);
     match &result {
-        Ok(count) => say(
-            log,
-            &format!(
-                "Release phase completed: {count} command{} succeeded in {}.",
-                if *count == 1 { "" } else { "s" },
-                format_duration(started.elapsed())
-            ),
-        ),
+        Ok(counts) => say(log, &completed_line(counts, started.elapsed())),
         Err((failure, at)) => say(log, &failure_line(failure, at.as_ref(), started.elapsed())),
     }
     result.map(|_| ()).map_err(|(failure, _)| failure)
+}
+
+/// How the steps of a completed release phase went.
+struct Counts {
+    succeeded: usize,
+    /// Optional steps that failed.
+    optional_failed: usize,
+}
+
+fn completed_line(counts: &Counts, took: Duration) -> String {
+    let commands = |count: usize| format!("{count} command{}", if count == 1 { "" } else { "s" });
+    let took = format_duration(took);
+    match counts.optional_failed {
+        0 => format!(
+            "Release phase completed: {} succeeded in {took}.",
+            commands(counts.succeeded)
+        ),
+        failed => format!(
+            "Release phase completed in {took}: {} succeeded, and {} optional {} failed.",
+            commands(counts.succeeded),
+            failed,
+            if failed == 1 { "command" } else { "commands" }
+        ),
+    }
 }
 
 /// Where in the plan a failure happened: "step 2/3 (release from X: cmd)" and how many steps
@@ -70,8 +87,12 @@ fn run_steps(
     hooks: &mut dyn ReleaseHooks,
     options: &RunOptions,
     log: &mut dyn Write,
-) -> Result<usize, StepFailure> {
+) -> Result<Counts, StepFailure> {
     let steps: Vec<Step> = plan.steps().collect();
+    let mut counts = Counts {
+        succeeded: 0,
+        optional_failed: 0,
+    };
     let total = steps.len();
     let events = Events::start().map_err(|error| (Failure::Runner(error), None))?;
     say(
@@ -102,13 +123,24 @@ fn run_steps(
         let started = Instant::now();
         let ended = run_command(current.command, &events, options.kill_grace);
         let prefix = format!("[{number}/{total}] {kind}");
+        let interrupted = ended.interrupted_by.is_some();
         if let Err(failure) = report_ended(log, ended, &prefix, started.elapsed()) {
+            // A signal to the release process stops it, optional or not.
+            if current.command.optional && !interrupted {
+                say(
+                    log,
+                    &format!("WARNING: {prefix} is optional: the release phase goes on."),
+                );
+                counts.optional_failed += 1;
+                continue;
+            }
             let at = FailedAt {
                 step,
                 skipped: total - number,
             };
             return Err((failure, Some(at)));
         }
+        counts.succeeded += 1;
         if kind == StepKind::ReleaseBuild {
             hooks.upload(log).map_err(|error| {
                 hook_failed(error, format!("the upload after {step}"), total - number)
@@ -121,7 +153,7 @@ fn run_steps(
     hooks
         .publish(log)
         .map_err(|error| hook_failed(error, "publishing the static artifacts".into(), 0))?;
-    Ok(total)
+    Ok(counts)
 }
 
 /// Logs how a command ended (`prefix` names its step); its failure, if it failed.

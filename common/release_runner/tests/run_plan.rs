@@ -18,6 +18,7 @@ fn sh(script: &str) -> ReleaseCommand {
         args: vec!["-c".into(), script.into()],
         timeout: None,
         source: "test".into(),
+        optional: false,
     }
 }
 
@@ -96,6 +97,42 @@ fn stops_at_the_first_failure_and_keeps_its_exit_code() {
 }
 
 #[test]
+fn an_optional_command_that_fails_is_a_warning_and_the_release_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    let optional = ReleaseCommand {
+        optional: true,
+        ..sh("exit 3")
+    };
+    let plan = release(vec![
+        sh(&format!("echo one >> '{}'", trace.display())),
+        optional,
+        sh(&format!("echo three >> '{}'", trace.display())),
+    ]);
+    let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
+    assert!(result.is_ok(), "{log}");
+    assert_eq!(read(&trace), "one\nthree\n", "the step after it ran");
+    assert!(
+        log.contains("[2/3] release from test: sh -c 'exit 3' (optional)\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[2/3] release exited with code 3, after "),
+        "{log}"
+    );
+    assert!(
+        log.contains("WARNING: [2/3] release is optional: the release phase goes on.\n"),
+        "{log}"
+    );
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.starts_with("[release-phase] Release phase completed in ")
+            && last.ends_with(": 2 commands succeeded, and 1 optional command failed."),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_command_killed_by_a_signal_gives_128_plus_the_signal() {
     let (result, log) = run(
         &release(vec![sh("kill -9 $$")]),
@@ -159,6 +196,7 @@ fn a_missing_program_gives_127() {
         args: vec![],
         timeout: None,
         source: "project.toml".into(),
+        optional: false,
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
@@ -182,6 +220,7 @@ fn a_program_that_is_not_executable_gives_127() {
         args: vec![],
         timeout: None,
         source: "project.toml".into(),
+        optional: false,
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
