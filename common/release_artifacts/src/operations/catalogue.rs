@@ -62,6 +62,19 @@ pub(super) async fn read_manifest(
     }
 }
 
+/// The manifest of `id`, which must exist.
+pub(super) async fn required_manifest(
+    store: &Store,
+    id: &ReleaseId,
+) -> Result<Manifest, ArtifactError> {
+    read_manifest(store, id).await?.ok_or_else(|| {
+        ArtifactError::NoArtifacts(format!(
+            "Release {id} has no manifest in {}",
+            store.describe()
+        ))
+    })
+}
+
 /// Finds the archive of `id`: its manifest, or else a bare `release-<id>.tgz` of earlier tools.
 /// A 403 counts as missing here (S3 answers 403 for missing keys to credentials that may not
 /// list); a real permission problem then shows on the fallback's reads.

@@ -1,7 +1,7 @@
 //! Promote: copy a release from one store to another, checking its digest on the way.
 
 use super::ArtifactError;
-use super::catalogue::read_manifest;
+use super::catalogue::{read_manifest, required_manifest};
 use super::upload::forward_chunks;
 use crate::archive::{ChannelReader, ChunkBudget, ChunkWriter};
 use crate::manifest::manifest_key;
@@ -25,12 +25,7 @@ pub async fn promote_release(
     id: &ReleaseId,
     log: &Log,
 ) -> Result<Manifest, ArtifactError> {
-    let manifest = read_manifest(from, id).await?.ok_or_else(|| {
-        ArtifactError::NoArtifacts(format!(
-            "Release {id} has no manifest in {}",
-            from.describe()
-        ))
-    })?;
+    let manifest = required_manifest(from, id).await?;
     if let Some(existing) = read_manifest(to, id).await? {
         if existing.sha256 == manifest.sha256 {
             log.line(&format!(
@@ -50,15 +45,7 @@ pub async fn promote_release(
         published_at_ms: None,
         ..manifest
     };
-    let digest = Box::pin(copy_archive(from, to, &manifest)).await?;
-    if digest != (manifest.sha256.clone(), manifest.size) {
-        return Err(ArtifactError::Mismatch {
-            location: from.location_of(&manifest.archive_key),
-            what: "SHA-256",
-            expected: manifest.sha256.clone(),
-            actual: digest.0,
-        });
-    }
+    Box::pin(copy_archive(from, to, &manifest)).await?;
     to.put_small(&manifest_key(id), manifest.to_json()).await?;
     log.line(&format!(
         "Promoted release {id} from {} to {} ({}, sha256 {}).",
@@ -72,12 +59,8 @@ pub async fn promote_release(
 
 /// Streams the archive of `manifest` from `from` into `to`, cut into upload chunks by the same
 /// writer as an upload's archive; the upload completes only when every byte arrived with the
-/// digest and size of the manifest. Returns the digest and size that arrived.
-async fn copy_archive(
-    from: &Store,
-    to: &Store,
-    manifest: &Manifest,
-) -> Result<(String, u64), ArtifactError> {
+/// digest and size of the manifest.
+async fn copy_archive(from: &Store, to: &Store, manifest: &Manifest) -> Result<(), ArtifactError> {
     let (sender, receiver) = mpsc::channel::<Pieces>(1);
     let (chunk_sender, chunk_receiver) = mpsc::channel(1);
     let counter = Arc::new(AtomicU64::new(0));
@@ -117,11 +100,16 @@ async fn copy_archive(
     let arrived = digest.await.ok().flatten();
     match (uploaded, arrived) {
         // The digest explains a refused completion better than the store's error.
-        (_, Some(arrived)) if arrived.0 != manifest.sha256 || arrived.1 != manifest.size => {
-            Ok(arrived)
+        (_, Some((sha256, size))) if sha256 != manifest.sha256 || size != manifest.size => {
+            Err(ArtifactError::Mismatch {
+                location: from.location_of(&manifest.archive_key),
+                what: "SHA-256",
+                expected: manifest.sha256.clone(),
+                actual: sha256,
+            })
         }
         (Err(error), _) => Err(error.into()),
-        (Ok(()), Some(arrived)) => Ok(arrived),
+        (Ok(()), Some(_)) => Ok(()),
         (Ok(()), None) => Err(ArtifactError::Store(StoreError::Unconfirmed {
             location: to.location_of(&manifest.archive_key),
         })),

@@ -114,12 +114,21 @@ async fn check_uploadable(dir: &Path) -> Result<(), ArtifactError> {
             dir: dir.to_path_buf(),
         });
     }
+    on_folder(dir, check_folder).await
+}
+
+/// Runs `work` on `dir` on a blocking thread; its failure (or the thread's) is
+/// [`ArtifactError::CannotPack`] for `dir`.
+async fn on_folder<T: Send + 'static>(
+    dir: &Path,
+    work: impl FnOnce(&Path) -> Result<T, PackError> + Send + 'static,
+) -> Result<T, ArtifactError> {
     let cannot = |message: String| ArtifactError::CannotPack {
         dir: dir.to_path_buf(),
         message,
     };
-    let check_dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || check_folder(&check_dir))
+    let owned = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || work(&owned))
         .await
         .map_err(|error| cannot(error.to_string()))?
         .map_err(|error| cannot(error.to_string()))
@@ -296,18 +305,10 @@ pub(super) fn forward_chunks(
 
 /// The SHA-256 the archive of `dir` would have, without storing it.
 async fn digest_of(dir: &Path, compression: Compression) -> Result<String, ArtifactError> {
-    let pack_dir = dir.to_path_buf();
-    let result = tokio::task::spawn_blocking(move || {
+    on_folder(dir, move |dir| {
         let mut hashing = HashingWriter::new(std::io::sink());
-        pack(&pack_dir, compression, &mut hashing)?;
-        Ok::<_, PackError>(hashing.finish())
+        pack(dir, compression, &mut hashing)?;
+        Ok(hashing.finish())
     })
-    .await;
-    let cannot = |message: String| ArtifactError::CannotPack {
-        dir: dir.to_path_buf(),
-        message,
-    };
-    result
-        .map_err(|error| cannot(error.to_string()))?
-        .map_err(|error| cannot(error.to_string()))
+    .await
 }

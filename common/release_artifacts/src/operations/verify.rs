@@ -1,6 +1,6 @@
 //! Verify: read a release's archive whole and check it against its manifest.
 
-use super::catalogue::{Source, read_manifest};
+use super::catalogue::{Source, required_manifest};
 use super::load::fetch_and_extract;
 use super::{ArtifactError, Deadline};
 use crate::{Log, Manifest, ReleaseId, Store};
@@ -17,12 +17,7 @@ pub async fn verify_release(
     log: &Log,
     deadline: Deadline,
 ) -> Result<Manifest, ArtifactError> {
-    let manifest = read_manifest(store, id).await?.ok_or_else(|| {
-        ArtifactError::NoArtifacts(format!(
-            "Release {id} has no manifest in {}",
-            store.describe()
-        ))
-    })?;
+    let manifest = required_manifest(store, id).await?;
     let scratch = tempfile::tempdir().map_err(|error| ArtifactError::Io {
         action: "create a temporary folder in",
         path: std::env::temp_dir(),
