@@ -514,6 +514,74 @@ async fn promote_copies_a_release_to_another_store() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn promoting_a_corrupt_archive_fails_on_its_digest_and_leaves_nothing_in_the_target() {
+    let from = file_target();
+    let settings = settings(&from, &[("RELEASE_ID", "rc-2")]);
+    let source_store = settings.open_store().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("static-artifacts");
+    sample_tree(&source, "corrupt promote");
+    upload(
+        &source_store,
+        &settings,
+        &source,
+        &Captured::default().log(),
+    )
+    .await
+    .unwrap();
+    // Same size, other bytes: only the digest can tell.
+    let archive = from
+        .dir
+        .as_ref()
+        .unwrap()
+        .path()
+        .join("store/release-rc-2.tar.zst");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+    let id = ReleaseId::new("rc-2").unwrap();
+    for to in all_targets("promote-corrupt") {
+        let target_store = self::settings(&to, &[("RELEASE_ID", "rc-2")])
+            .open_store()
+            .await
+            .unwrap();
+        let error = promote_release(
+            &source_store,
+            &target_store,
+            &id,
+            &Captured::default().log(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ArtifactError::Mismatch {
+                    what: "SHA-256",
+                    ..
+                }
+            ),
+            "{}: {error}",
+            to.name
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("release-rc-2.tar.zst is corrupt: its SHA-256 is "),
+            "{}: {message}",
+            to.name
+        );
+        let left: Vec<String> = target_store
+            .list("")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|object| object.key)
+            .collect();
+        assert!(left.is_empty(), "{}: nothing is stored: {left:?}", to.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn wrong_credentials_and_missing_buckets_fail_at_once_with_what_to_fix() {
     let mut s3 = vec![S3Target::of(s3s())];
     s3.extend(S3Target::moto());
