@@ -5,12 +5,11 @@
 //! may come from a newer buildpack), but a wrong value fails, so no command is dropped.
 
 use crate::project_toml::read_phase_table;
-use crate::table::{TableReader, UnknownKeys};
+use crate::table::{COMMAND_KEYS, TableReader, UnknownKeys};
 use crate::{ConfigError, ConfigWarning, Location, PhaseConfig, Problem};
 use toml::{Table, Value};
 
 const ENTRY_KEYS: &[&str] = &["release", "release-build", "source"];
-const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source", "optional"];
 
 /// The commands of one Build Plan entry, and what was odd about it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -143,16 +142,20 @@ mod tests {
             [[release]]
             command = "true"
             retries = 3
+            timeout-seconds = 3
+            done-when = { command = "true", shell = "bash" }
         "#})
         .unwrap();
         assert_eq!(entry.config.release.len(), 1);
+        assert_eq!(entry.config.release[0].retries, 3);
         let warnings: Vec<_> = entry.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(
             warnings,
             [
                 "Ignoring the unknown key `priority` in the `release-phase` Build Plan entry #2 (from Node.js). The buildpack that wrote this entry may be newer or older than this one.",
                 "Ignoring the unknown key `relase` in the `release-phase` Build Plan entry #2 (from Node.js). Did you mean `release`? The buildpack that wrote this entry may be newer or older than this one.",
-                "Ignoring the unknown key `release[1].retries` in the `release-phase` Build Plan entry #2 (from Node.js). The buildpack that wrote this entry may be newer or older than this one.",
+                "Ignoring the unknown key `release[1].timeout-seconds` in the `release-phase` Build Plan entry #2 (from Node.js). The buildpack that wrote this entry may be newer or older than this one.",
+                "Ignoring the unknown key `release[1].done-when.shell` in the `release-phase` Build Plan entry #2 (from Node.js). The buildpack that wrote this entry may be newer or older than this one.",
             ]
         );
     }
@@ -179,6 +182,26 @@ mod tests {
             (
                 "[[release]]\ncommand = \"x\"\nsource = []\n",
                 "Couldn't use the `release-phase` Build Plan entry #2: `release[1].source` must be a string, but it is an array.",
+            ),
+            (
+                "[[release]]\ncommand = \"x\"\ndone-when = \"x --check\"\n",
+                "Couldn't use the `release-phase` Build Plan entry #2: `release[1].done-when` must be a table with `command` and `args`, but it is a string. Write it like this: done-when = {",
+            ),
+            (
+                "[[release]]\ncommand = \"x\"\ndone-when = { args = [] }\n",
+                "Couldn't use the `release-phase` Build Plan entry #2: `release[1].done-when.command` is missing.",
+            ),
+            (
+                "[[release]]\ncommand = \"x\"\nretries = 100\n",
+                "Couldn't use the `release-phase` Build Plan entry #2: `release[1].retries` is 100, but it must be from 0 to 10. Write it like this: retries = 2",
+            ),
+            (
+                "[[release]]\ncommand = \"x\"\nretry-delay = \"1h\"\n",
+                "Couldn't use the `release-phase` Build Plan entry #2: `release[1].retry-delay` is 1h, but it must be from 1s to 5m.",
+            ),
+            (
+                "[release-build]\ncommand = \"x\"\noptional = true\n",
+                "Couldn't use the `release-phase` Build Plan entry #2: `release-build.optional` is not allowed on release-build",
             ),
         ];
         for (text, expected) in cases {

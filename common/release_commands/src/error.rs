@@ -114,6 +114,17 @@ pub enum Problem {
     BadTimeout(TimeoutError),
     /// `optional = true` on `release-build`.
     OptionalReleaseBuild,
+    /// A number or duration outside the range allowed.
+    OutOfRange {
+        /// The value given.
+        value: String,
+        /// The range allowed, such as "from 0 to 10".
+        range: &'static str,
+        /// A correct example.
+        example: &'static str,
+    },
+    /// A duration (other than `timeout`) cannot be understood.
+    BadDuration(TimeoutError),
 }
 
 impl fmt::Display for Problem {
@@ -184,6 +195,19 @@ impl fmt::Display for Problem {
                 "is not allowed on release-build: the release needs its static artifacts, so a \
                  failed release-build always stops the release. Remove `optional`, or make the \
                  command succeed when it has nothing to build.",
+            ),
+            Problem::OutOfRange {
+                value,
+                range,
+                example,
+            } => write!(
+                f,
+                "is {value}, but it must be {range}. Write it like this: {example}"
+            ),
+            Problem::BadDuration(error) => write!(
+                f,
+                "is not a valid duration: {error}. Write a whole number of seconds or a duration \
+                 such as \"10s\" or \"1m\", like this: retry-delay = \"10s\""
             ),
             Problem::BadTimeout(error) => write!(
                 f,

@@ -1,6 +1,6 @@
 //! The merged release plan and the file that carries it from build time to release time.
 
-use crate::{PhaseConfig, ReleaseCommand, Step, StepKind, Timeout};
+use crate::{Check, PhaseConfig, ReleaseCommand, Step, StepKind, Timeout};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,7 @@ impl ReleasePlan {
     ///     args: vec![],
     ///     timeout: None,
     ///     source: source.into(),
-    ///     optional: false,
+    ///     ..ReleaseCommand::default()
     /// };
     /// let from_buildpack = PhaseConfig {
     ///     release: vec![command("migrate", "Ruby")],
@@ -95,7 +95,7 @@ impl ReleasePlan {
     ///     args: vec![],
     ///     timeout: None,
     ///     source: "project.toml".into(),
-    ///     optional: false,
+    ///     ..ReleaseCommand::default()
     /// };
     /// let plan = ReleasePlan {
     ///     release: vec![command("migrate")],
@@ -173,6 +173,16 @@ impl ReleasePlan {
                     .map_err(|error| format!("bad timeout: {error}"))?,
                 source: entry.source,
                 optional: entry.optional,
+                done_when: entry.done_when.map(|check| Check {
+                    command: check.command,
+                    args: check.args,
+                }),
+                retries: entry.retries,
+                retry_delay: entry
+                    .retry_delay
+                    .map(Timeout::from_secs)
+                    .transpose()
+                    .map_err(|error| format!("bad retry-delay: {error}"))?,
             })
         };
         Ok(ReleasePlan {
@@ -211,6 +221,30 @@ struct CommandEntry {
     source: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     optional: bool,
+    #[serde(rename = "done-when", default, skip_serializing_if = "Option::is_none")]
+    done_when: Option<CheckEntry>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    retries: u32,
+    /// Seconds.
+    #[serde(
+        rename = "retry-delay",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    retry_delay: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckEntry {
+    command: String,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 impl From<&ReleaseCommand> for CommandEntry {
@@ -221,6 +255,12 @@ impl From<&ReleaseCommand> for CommandEntry {
             timeout: command.timeout.map(Timeout::as_secs),
             source: command.source.clone(),
             optional: command.optional,
+            done_when: command.done_when.as_ref().map(|check| CheckEntry {
+                command: check.command.clone(),
+                args: check.args.clone(),
+            }),
+            retries: command.retries,
+            retry_delay: command.retry_delay.map(Timeout::as_secs),
         }
     }
 }
@@ -235,7 +275,7 @@ mod tests {
             args: vec!["-c".into(), "it's \"quoted\"".into()],
             timeout: timeout.and_then(|secs| Timeout::from_secs(secs).ok()),
             source: source.into(),
-            optional: false,
+            ..ReleaseCommand::default()
         }
     }
 
@@ -281,6 +321,12 @@ mod tests {
                 command("bash", "project.toml", Some(900)),
                 ReleaseCommand {
                     optional: true,
+                    done_when: Some(Check {
+                        command: "test".into(),
+                        args: vec!["-e".into(), "done".into()],
+                    }),
+                    retries: 3,
+                    retry_delay: Timeout::from_secs(10).ok(),
                     ..command("x", "B", None)
                 },
             ],

@@ -1,7 +1,7 @@
 //! `[[com.heroku.phase.release]]` and `[com.heroku.phase.release-build]` in the app's
 //! `project.toml`, read strictly: any mistake fails the build instead of skipping a command.
 
-use crate::table::{TableReader, UnknownKeys, closest, join};
+use crate::table::{COMMAND_KEYS, TableReader, UnknownKeys, closest, join};
 use crate::{ConfigError, Location, Problem, ReleaseCommand};
 use std::path::Path;
 use toml::{Table, Value};
@@ -13,7 +13,6 @@ pub const PROJECT_TOML: &str = "project.toml";
 pub(crate) const PROJECT_TOML_SOURCE: &str = "project.toml";
 
 const PHASE_KEYS: &[&str] = &["release", "release-build"];
-const COMMAND_KEYS: &[&str] = &["command", "args", "timeout", "source", "optional"];
 
 /// Release commands from one place (`project.toml` or one Build Plan entry), in their order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -279,6 +278,48 @@ mod tests {
     }
 
     #[test]
+    fn goal_keys_are_read_on_release_and_release_build() {
+        let config = parse(indoc! {r#"
+            [[com.heroku.phase.release]]
+            command = "bash"
+            args = ["-c", "rake db:migrate"]
+            done-when = { command = "bash", args = ["-c", "rake db:abort_if_pending_migrations"] }
+            retries = 2
+            retry-delay = "10s"
+
+            [[com.heroku.phase.release]]
+            command = "./bin/purge-cache"
+            retries = 0
+            retry-delay = 30
+
+            [com.heroku.phase.release-build]
+            command = "npm"
+            done-when = { command = "test" }
+            retries = 10
+        "#})
+        .unwrap();
+        let migrate = &config.release[0];
+        let check = migrate.done_when.as_ref().unwrap();
+        assert_eq!(
+            check.command_line(),
+            "bash -c 'rake db:abort_if_pending_migrations'"
+        );
+        assert_eq!(
+            (migrate.retries, migrate.retry_delay),
+            (2, Timeout::from_secs(10).ok())
+        );
+        let purge = &config.release[1];
+        assert_eq!(purge.done_when, None);
+        assert_eq!(
+            (purge.retries, purge.retry_delay),
+            (0, Timeout::from_secs(30).ok())
+        );
+        let build = config.release_build.unwrap();
+        assert_eq!(build.done_when.unwrap().command_line(), "test");
+        assert_eq!((build.retries, build.retry_delay), (10, None));
+    }
+
+    #[test]
     fn without_phase_table_configures_nothing() {
         assert_eq!(parse("").unwrap(), PhaseConfig::default());
         assert_eq!(
@@ -394,7 +435,7 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\narg = [\"db:migrate\"]\n",
-                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`.",
+                "`com.heroku.phase.release[1].arg` is not a key the release phase knows. Did you mean `args`? The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`, `done-when`, `retries`, `retry-delay`.",
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\nsorce = \"me\"\n",
@@ -503,7 +544,7 @@ mod tests {
             ),
             (
                 "[[com.heroku.phase.release]]\ncommand = \"rake\"\n[com.heroku.phase.release.env]\nRAILS_ENV = \"production\"\n",
-                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`.",
+                "`com.heroku.phase.release[1].env` is not a key the release phase knows. The keys allowed here are: `command`, `args`, `timeout`, `source`, `optional`, `done-when`, `retries`, `retry-delay`.",
             ),
             (
                 "[com.heroku.phase.release-build]\ncommand = \"npm\"\n[com.heroku.phase.release-build.env]\nNODE_ENV = \"production\"\n",
@@ -512,6 +553,91 @@ mod tests {
             (
                 "[com.heroku.phase.hooks.before]\ncommand = \"rake\"\n",
                 "`com.heroku.phase.hooks` is not a key the release phase knows. The keys allowed here are: `release`, `release-build`.",
+            ),
+            // The goal keys: done-when, retries, retry-delay.
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = \"rake db:check\"\n",
+                "`com.heroku.phase.release[1].done-when` must be a table with `command` and `args`, but it is a string. Write it like this: done-when = { command = \"bash\", args = [\"-c\", \"rake db:abort_if_pending_migrations\"] }",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { args = [\"x\"] }\n",
+                "`com.heroku.phase.release[1].done-when.command` is missing. It is required; write it like this: command = \"bash\"",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { command = \"\" }\n",
+                "`com.heroku.phase.release[1].done-when.command` is empty.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { command = \"rake db:check\" }\n",
+                "`com.heroku.phase.release[1].done-when.command` is \"rake db:check\", which contains spaces.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { command = \"rake\", args = \"db:check\" }\n",
+                "`com.heroku.phase.release[1].done-when.args` must be an array of strings, but it is a string.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { command = \"rake\", args = [1] }\n",
+                "`com.heroku.phase.release[1].done-when.args[1]` must be a string, but it is an integer.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone-when = { command = \"rake\", timeout = \"1m\" }\n",
+                "`com.heroku.phase.release[1].done-when.timeout` is not a key the release phase knows. The keys allowed here are: `command`, `args`.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\ndone_when = { command = \"rake\" }\n",
+                "`com.heroku.phase.release[1].done_when` is not a key the release phase knows. Did you mean `done-when`?",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\ndone-when = [\"test\", \"-d\", \"dist\"]\n",
+                "`com.heroku.phase.release-build.done-when` must be a table with `command` and `args`, but it is an array.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretries = 11\n",
+                "`com.heroku.phase.release[1].retries` is 11, but it must be from 0 to 10. Write it like this: retries = 2",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretries = -1\n",
+                "`com.heroku.phase.release[1].retries` is -1, but it must be from 0 to 10.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretries = \"2\"\n",
+                "`com.heroku.phase.release[1].retries` must be an integer from 0 to 10, but it is a string. Write it like this: retries = 2",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretries = 2.5\n",
+                "`com.heroku.phase.release[1].retries` must be an integer from 0 to 10, but it is a float.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry = 2\n",
+                "`com.heroku.phase.release[1].retry` is not a key the release phase knows.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry_delay = \"10s\"\n",
+                "`com.heroku.phase.release[1].retry_delay` is not a key the release phase knows. Did you mean `retry-delay`?",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry-delay = \"10 seconds\"\n",
+                "`com.heroku.phase.release[1].retry-delay` is not a valid duration: `10 seconds` is not a number followed by `s`, `m` or `h`. Write a whole number of seconds or a duration such as \"10s\" or \"1m\", like this: retry-delay = \"10s\"",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry-delay = \"0s\"\n",
+                "`com.heroku.phase.release[1].retry-delay` is 0, but it must be from 1s to 5m. Write it like this: retry-delay = \"10s\"",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry-delay = \"6m\"\n",
+                "`com.heroku.phase.release[1].retry-delay` is 6m, but it must be from 1s to 5m.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry-delay = -3\n",
+                "`com.heroku.phase.release[1].retry-delay` is not a valid duration: it is negative.",
+            ),
+            (
+                "[[com.heroku.phase.release]]\ncommand = \"rake\"\nretry-delay = true\n",
+                "`com.heroku.phase.release[1].retry-delay` must be a string or an integer, but it is a boolean. Write it like this: retry-delay = \"10s\"",
+            ),
+            (
+                "[com.heroku.phase.release-build]\ncommand = \"npm\"\nretries = 20\n",
+                "`com.heroku.phase.release-build.retries` is 20, but it must be from 0 to 10.",
             ),
         ];
         for (text, expected) in cases {

@@ -1,10 +1,31 @@
 //! Reading command tables out of TOML with a precise error for every wrong value.
 
-use crate::{ConfigError, ConfigWarning, Location, Problem, ReleaseCommand, Timeout, TimeoutError};
+use crate::{
+    Check, ConfigError, ConfigWarning, Location, MAX_RETRIES, MAX_RETRY_DELAY, Problem,
+    ReleaseCommand, Timeout, TimeoutError,
+};
 use toml::{Table, Value};
+
+/// The keys of a command table, in `project.toml` and Build Plan metadata alike.
+pub(crate) const COMMAND_KEYS: &[&str] = &[
+    "command",
+    "args",
+    "timeout",
+    "source",
+    "optional",
+    "done-when",
+    "retries",
+    "retry-delay",
+];
+/// The keys of a `done-when` check.
+const CHECK_KEYS: &[&str] = &["command", "args"];
 
 const COMMAND_EXAMPLE: &str = "command = \"bash\"";
 const ARGS_EXAMPLE: &str = "args = [\"-c\", \"rake db:migrate\"]";
+const DONE_WHEN_EXAMPLE: &str =
+    "done-when = { command = \"bash\", args = [\"-c\", \"rake db:abort_if_pending_migrations\"] }";
+const RETRIES_EXAMPLE: &str = "retries = 2";
+const RETRY_DELAY_EXAMPLE: &str = "retry-delay = \"10s\"";
 
 /// What to do with a key that is not known.
 pub(crate) enum UnknownKeys<'a> {
@@ -144,13 +165,112 @@ impl TableReader<'_> {
             }
         };
 
+        let done_when = match table.get("done-when") {
+            None => None,
+            Some(value) => Some(self.check(value, &join(path, "done-when"))?),
+        };
+        let retries = self.retries(table.get("retries"), path)?;
+        let retry_delay = self.retry_delay(table.get("retry-delay"), path)?;
+
         Ok(ReleaseCommand {
             command,
             args,
             timeout,
             source,
             optional,
+            done_when,
+            retries,
+            retry_delay,
         })
+    }
+
+    /// Reads a `done-when` table: a command and its args, as in a command table.
+    fn check(&mut self, value: &Value, path: &str) -> Result<Check, ConfigError> {
+        let Value::Table(table) = value else {
+            return Err(self.error(
+                path,
+                Problem::WrongType {
+                    expected: "a table with `command` and `args`",
+                    found: value.type_str(),
+                    example: DONE_WHEN_EXAMPLE,
+                },
+            ));
+        };
+        self.check_keys(table, path, CHECK_KEYS)?;
+        Ok(Check {
+            command: self.command_name(table.get("command"), path)?,
+            args: self.args(table.get("args"), path)?,
+        })
+    }
+
+    fn retries(&self, value: Option<&Value>, path: &str) -> Result<u32, ConfigError> {
+        let key = join(path, "retries");
+        match value {
+            None => Ok(0),
+            Some(Value::Integer(count)) => u32::try_from(*count)
+                .ok()
+                .filter(|count| *count <= MAX_RETRIES)
+                .ok_or_else(|| {
+                    self.error(
+                        key,
+                        Problem::OutOfRange {
+                            value: count.to_string(),
+                            range: "from 0 to 10",
+                            example: RETRIES_EXAMPLE,
+                        },
+                    )
+                }),
+            Some(other) => Err(self.error(
+                key,
+                Problem::WrongType {
+                    expected: "an integer from 0 to 10",
+                    found: other.type_str(),
+                    example: RETRIES_EXAMPLE,
+                },
+            )),
+        }
+    }
+
+    fn retry_delay(
+        &self,
+        value: Option<&Value>,
+        path: &str,
+    ) -> Result<Option<Timeout>, ConfigError> {
+        let key = join(path, "retry-delay");
+        let parsed = match value {
+            None => return Ok(None),
+            Some(Value::Integer(secs)) => u64::try_from(*secs)
+                .map_err(|_| TimeoutError::Negative)
+                .and_then(Timeout::from_secs),
+            Some(Value::String(text)) => text.parse(),
+            Some(other) => {
+                return Err(self.error(
+                    key,
+                    Problem::WrongType {
+                        expected: "a string or an integer",
+                        found: other.type_str(),
+                        example: RETRY_DELAY_EXAMPLE,
+                    },
+                ));
+            }
+        };
+        let out_of_range = |value: String| {
+            self.error(
+                key.clone(),
+                Problem::OutOfRange {
+                    value,
+                    range: "from 1s to 5m",
+                    example: RETRY_DELAY_EXAMPLE,
+                },
+            )
+        };
+        match parsed {
+            Ok(delay) if delay.as_duration() <= MAX_RETRY_DELAY => Ok(Some(delay)),
+            Ok(delay) => Err(out_of_range(delay.to_string())),
+            Err(TimeoutError::Zero) => Err(out_of_range("0".into())),
+            Err(TimeoutError::TooLarge(value)) => Err(out_of_range(value)),
+            Err(error) => Err(self.error(key, Problem::BadDuration(error))),
+        }
     }
 
     fn command_name(&self, value: Option<&Value>, path: &str) -> Result<String, ConfigError> {

@@ -1,5 +1,6 @@
 //! The seams where static artifacts join the release: preflight, upload and publish.
 
+use release_commands::PhaseRecord;
 use std::io::Write;
 
 /// What makes an artifact step fail: any error, worded for the log (what failed and what to do).
@@ -60,6 +61,11 @@ pub trait ReleaseHooks {
     ///
     /// A [`HookError`] fails the release.
     fn publish(&mut self, log: &mut dyn Write) -> Result<(), HookError>;
+
+    /// Keeps the record of this run: called once at the start (outcome `running`) and once at
+    /// the end. Writing it must never fail the release: a hook that cannot keep it logs a
+    /// warning. Does nothing by default.
+    fn record(&mut self, _record: &PhaseRecord, _log: &mut dyn Write) {}
 }
 
 /// Hooks for a release without static artifacts: every step does nothing.

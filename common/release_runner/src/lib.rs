@@ -14,6 +14,7 @@ use {cnb_platform as _, tempfile as _};
 
 mod duration;
 mod events;
+mod goal;
 mod hooks;
 mod outcome;
 mod process;

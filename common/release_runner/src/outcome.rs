@@ -72,6 +72,32 @@ impl fmt::Display for CommandResult {
     }
 }
 
+impl CommandResult {
+    /// The exit status the release process gives for a command that ended so: its own code;
+    /// 128+N when killed by signal N; 124 on timeout; 127 when it could not be found or
+    /// started; 1 when it could not be waited for.
+    #[must_use]
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            CommandResult::Succeeded => 0,
+            CommandResult::Failed(code) => *code,
+            CommandResult::Killed(signal) => 128 + signal,
+            CommandResult::TimedOut { .. } => 124,
+            CommandResult::NotFound(_) | CommandResult::CannotStart(_) => 127,
+            CommandResult::CannotWait(_) => 1,
+        }
+    }
+
+    /// Whether running the command again may help: not when it cannot be found or started.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            CommandResult::Succeeded | CommandResult::NotFound(_) | CommandResult::CannotStart(_)
+        )
+    }
+}
+
 /// Why a release failed, which decides the exit status of the release process.
 #[derive(Debug)]
 pub enum Failure {
@@ -82,6 +108,16 @@ pub enum Failure {
         /// The signal the runner received and forwarded, if any.
         interrupted_by: Option<i32>,
     },
+    /// A `done-when` check could not tell whether the goal is achieved: it exited with neither
+    /// 0 nor 1, timed out, could not start, or was killed.
+    Check {
+        /// How the check ended.
+        result: CommandResult,
+        /// The signal the runner received and forwarded, if any.
+        interrupted_by: Option<i32>,
+    },
+    /// The command succeeded, but its `done-when` check still says the goal is not achieved.
+    GoalNotAchieved,
     /// The runner was interrupted between commands.
     Interrupted(i32),
     /// An artifact step failed.
@@ -93,24 +129,26 @@ pub enum Failure {
 impl Failure {
     /// The exit status: the command's own code; 128+N when it was killed by signal N (or the
     /// runner, or an artifact step, was interrupted by N); 124 on timeout; 127 when it could not
-    /// be found or started; 1 when an artifact step or the runner itself failed.
+    /// be found or started; the same for a `done-when` check that cannot tell; 1 when a goal is
+    /// not achieved after its command succeeded, or an artifact step or the runner failed.
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Command {
                 result,
                 interrupted_by,
+            }
+            | Failure::Check {
+                result,
+                interrupted_by,
             } => match result {
                 CommandResult::Succeeded => interrupted_by.map_or(1, |signal| 128 + signal),
-                CommandResult::Failed(code) => *code,
-                CommandResult::Killed(signal) => 128 + signal,
-                CommandResult::TimedOut { .. } => 124,
-                CommandResult::NotFound(_) | CommandResult::CannotStart(_) => 127,
-                CommandResult::CannotWait(_) => 1,
+                // A check's "not achieved" is not an error in itself.
+                other => other.exit_status(),
             },
             Failure::Interrupted(signal) => 128 + signal,
             Failure::Hook(error) => error.signal.map_or(1, |signal| 128 + signal),
-            Failure::Runner(_) => 1,
+            Failure::GoalNotAchieved | Failure::Runner(_) => 1,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The release sequence: preflight, release-build, upload, release commands, publish.
 
 use crate::events::{Event, Events};
-use crate::process::{Ended, run_command};
+use crate::goal::{Pursuit, Reached};
 use crate::signals::signal_name;
-use crate::{CommandResult, Failure, ReleaseHooks, format_duration};
-use release_commands::{ReleasePlan, Step, StepKind};
+use crate::{Failure, ReleaseHooks, format_duration};
+use release_commands::{
+    Check, PhaseOutcome, PhaseRecord, ReleasePlan, Step, StepKind, StepOutcome, StepRecord, now_ms,
+};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -26,9 +28,12 @@ impl Default for RunOptions {
 /// Runs `plan`, logging each step to `log`, and returns why it failed, if it did.
 ///
 /// The order is: `hooks.preflight` (only with a `release-build` command), the `release-build`
-/// command, `hooks.upload`, each `release` command, then `hooks.publish`. The first failure
-/// stops the sequence; the last line logged says whether the release phase completed or failed
-/// and why.
+/// command, `hooks.upload`, each `release` command, then `hooks.publish`. Each step is pursued
+/// as a goal: its `done-when` check may find it already achieved, a failed attempt is retried
+/// as its `retries` allow, and an optional step's failure lets the release go on. The first
+/// other failure stops the sequence; the last line logged says whether the release phase
+/// completed or failed and why. `hooks.record` receives the [`PhaseRecord`] at the start and at
+/// the end.
 ///
 /// # Errors
 ///
@@ -41,43 +46,85 @@ pub fn run_plan(
     log: &mut dyn Write,
 ) -> Result<(), Failure> {
     let started = Instant::now();
-    let result = run_steps(plan, hooks, options, log);
+    let mut record = PhaseRecord {
+        release_id: String::new(),
+        started_at_ms: now_ms(),
+        ended_at_ms: None,
+        outcome: PhaseOutcome::Running,
+        exit_status: None,
+        reason: None,
+        steps: plan.steps().map(|step| step_record(&step)).collect(),
+    };
+    hooks.record(&record, log);
+    let result = run_steps(plan, hooks, options, log, &mut record);
+    let last = match &result {
+        Ok(()) => completed_line(&record.steps, started.elapsed()),
+        Err((failure, at)) => failure_line(failure, at.as_ref(), started.elapsed()),
+    };
+    say(log, &last);
+    record.ended_at_ms = Some(now_ms());
     match &result {
-        Ok(counts) => say(log, &completed_line(counts, started.elapsed())),
-        Err((failure, at)) => say(log, &failure_line(failure, at.as_ref(), started.elapsed())),
+        Ok(()) => {
+            record.outcome = PhaseOutcome::Completed;
+            record.exit_status = Some(0);
+        }
+        Err((failure, _)) => {
+            record.outcome = PhaseOutcome::Failed;
+            record.exit_status = Some(failure.exit_code());
+            record.reason = Some(last);
+        }
     }
-    result.map(|_| ()).map_err(|(failure, _)| failure)
+    hooks.record(&record, log);
+    result.map_err(|(failure, _)| failure)
 }
 
-/// How the steps of a completed release phase went.
-struct Counts {
-    succeeded: usize,
-    /// Optional steps that failed.
-    optional_failed: usize,
-}
-
-fn completed_line(counts: &Counts, took: Duration) -> String {
-    let commands = |count: usize| format!("{count} command{}", if count == 1 { "" } else { "s" });
-    let took = format_duration(took);
-    match counts.optional_failed {
-        0 => format!(
-            "Release phase completed: {} succeeded in {took}.",
-            commands(counts.succeeded)
-        ),
-        failed => format!(
-            "Release phase completed in {took}: {} succeeded, and {} optional {} failed.",
-            commands(counts.succeeded),
-            failed,
-            if failed == 1 { "command" } else { "commands" }
-        ),
+fn step_record(step: &Step) -> StepRecord {
+    StepRecord {
+        kind: step.kind,
+        source: step.command.source.clone(),
+        command: step.command.command_line(),
+        done_when: step.command.done_when.as_ref().map(Check::command_line),
+        optional: step.command.optional,
+        outcome: StepOutcome::NotRun,
+        attempts: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
-/// Where in the plan a failure happened: "step 2/3 (release from X: cmd)" and how many steps
-/// were skipped.
+/// The last line of a completed release phase: how many steps were newly achieved, already
+/// achieved, and optional and failed.
+fn completed_line(steps: &[StepRecord], took: Duration) -> String {
+    let count = |outcome| steps.iter().filter(|step| step.outcome == outcome).count();
+    let plural =
+        |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    let (newly, already, optional_failed) = (
+        count(StepOutcome::NewlyAchieved),
+        count(StepOutcome::AlreadyAchieved),
+        count(StepOutcome::OptionalFailed),
+    );
+    let mut parts = vec![format!("{} newly achieved", plural(newly, "step"))];
+    if already > 0 {
+        parts.push(format!("{already} already achieved (skipped)"));
+    }
+    if optional_failed > 0 {
+        parts.push(format!(
+            "{} failed",
+            plural(optional_failed, "optional step")
+        ));
+    }
+    format!(
+        "Release phase completed in {}: {}.",
+        format_duration(took),
+        parts.join(", ")
+    )
+}
+
+/// Where in the plan a failure happened: "step 2/3 (release from X: cmd)", how many steps
+/// were skipped, and how many attempts the step made.
 struct FailedAt {
     step: String,
     skipped: usize,
+    attempts: usize,
 }
 
 type StepFailure = (Failure, Option<FailedAt>);
@@ -87,12 +134,9 @@ fn run_steps(
     hooks: &mut dyn ReleaseHooks,
     options: &RunOptions,
     log: &mut dyn Write,
-) -> Result<Counts, StepFailure> {
+    record: &mut PhaseRecord,
+) -> Result<(), StepFailure> {
     let steps: Vec<Step> = plan.steps().collect();
-    let mut counts = Counts {
-        succeeded: 0,
-        optional_failed: 0,
-    };
     let total = steps.len();
     let events = Events::start().map_err(|error| (Failure::Runner(error), None))?;
     say(
@@ -109,42 +153,64 @@ fn run_steps(
             )
         })?;
     }
-    for (index, current) in steps.iter().enumerate() {
+    for (index, (current, step_record)) in steps.iter().zip(&mut record.steps).enumerate() {
         let (number, kind) = (index + 1, current.kind);
         let step = format!("step {number}/{total} ({current})");
-        let failed_at = || FailedAt {
-            step: step.clone(),
-            skipped: total - index,
-        };
         if let Some(signal) = pending_signal(&events) {
-            return Err((Failure::Interrupted(signal), Some(failed_at())));
-        }
-        say(log, &format!("[{number}/{total}] {current}"));
-        let started = Instant::now();
-        let ended = run_command(current.command, &events, options.kill_grace);
-        let prefix = format!("[{number}/{total}] {kind}");
-        let interrupted = ended.interrupted_by.is_some();
-        if let Err(failure) = report_ended(log, ended, &prefix, started.elapsed()) {
-            // A signal to the release process stops it, optional or not.
-            if current.command.optional && !interrupted {
-                say(
-                    log,
-                    &format!("WARNING: {prefix} is optional: the release phase goes on."),
-                );
-                counts.optional_failed += 1;
-                continue;
-            }
             let at = FailedAt {
                 step,
-                skipped: total - number,
+                skipped: total - index,
+                attempts: 0,
             };
-            return Err((failure, Some(at)));
+            return Err((Failure::Interrupted(signal), Some(at)));
         }
-        counts.succeeded += 1;
-        if kind == StepKind::ReleaseBuild {
-            hooks.upload(log).map_err(|error| {
+        say(log, &format!("[{number}/{total}] {current}"));
+        let prefix = format!("[{number}/{total}] {kind}");
+        let reached = Pursuit {
+            events: &events,
+            grace: options.kill_grace,
+            log: &mut *log,
+            prefix: &prefix,
+            record: &mut *step_record,
+        }
+        .pursue(current.command);
+        let reached = match reached {
+            Ok(reached) => reached,
+            // A signal to the release process stops it, optional or not.
+            Err(failure) if current.command.optional && !is_interrupted(&failure) => {
+                step_record.outcome = StepOutcome::OptionalFailed;
+                say(
+                    log,
+                    &format!("WARNING: {prefix} is optional, failed: the release phase goes on."),
+                );
+                continue;
+            }
+            Err(failure) => {
+                step_record.outcome = StepOutcome::Failed;
+                let at = FailedAt {
+                    step,
+                    skipped: total - number,
+                    attempts: step_record.attempts.len(),
+                };
+                return Err((failure, Some(at)));
+            }
+        };
+        step_record.outcome = match reached {
+            Reached::Newly => StepOutcome::NewlyAchieved,
+            Reached::Already => StepOutcome::AlreadyAchieved,
+        };
+        match (kind, reached) {
+            (StepKind::ReleaseBuild, Reached::Newly) => hooks.upload(log).map_err(|error| {
                 hook_failed(error, format!("the upload after {step}"), total - number)
-            })?;
+            })?,
+            (StepKind::ReleaseBuild, Reached::Already) => say(
+                log,
+                &format!(
+                    "{prefix}: its goal was already achieved, so nothing new is uploaded; \
+                     publishing needs this release's artifacts in the store."
+                ),
+            ),
+            (StepKind::Release, _) => {}
         }
     }
     if let Some(signal) = pending_signal(&events) {
@@ -152,38 +218,28 @@ fn run_steps(
     }
     hooks
         .publish(log)
-        .map_err(|error| hook_failed(error, "publishing the static artifacts".into(), 0))?;
-    Ok(counts)
+        .map_err(|error| hook_failed(error, "publishing the static artifacts".into(), 0))
 }
 
-/// Logs how a command ended (`prefix` names its step); its failure, if it failed.
-fn report_ended(
-    log: &mut dyn Write,
-    ended: Ended,
-    prefix: &str,
-    took: Duration,
-) -> Result<(), Failure> {
-    let took = format_duration(took);
-    if let (CommandResult::Succeeded, None) = (&ended.result, ended.interrupted_by) {
-        say(log, &format!("{prefix} succeeded in {took}."));
-        return Ok(());
+/// Whether the failure comes from a signal sent to the release process.
+fn is_interrupted(failure: &Failure) -> bool {
+    match failure {
+        Failure::Interrupted(_) => true,
+        Failure::Command { interrupted_by, .. } | Failure::Check { interrupted_by, .. } => {
+            interrupted_by.is_some()
+        }
+        Failure::Hook(error) => error.signal.is_some(),
+        Failure::GoalNotAchieved | Failure::Runner(_) => false,
     }
-    let interrupted = ended
-        .interrupted_by
-        .map(|signal| format!(" after the release phase received {}", signal_name(signal)))
-        .unwrap_or_default();
-    say(
-        log,
-        &format!("{prefix} {}{interrupted}, after {took}.", ended.result),
-    );
-    Err(Failure::Command {
-        result: ended.result,
-        interrupted_by: ended.interrupted_by,
-    })
 }
 
 fn hook_failed(error: crate::HookError, step: String, skipped: usize) -> StepFailure {
-    (Failure::Hook(error), Some(FailedAt { step, skipped }))
+    let at = FailedAt {
+        step,
+        skipped,
+        attempts: 0,
+    };
+    (Failure::Hook(error), Some(at))
 }
 
 /// A signal received while no command was running, if any.
@@ -215,9 +271,26 @@ fn failure_line(failure: &Failure, at: Option<&FailedAt>, elapsed: Duration) -> 
         1 => " The step after it was not run.".to_string(),
         count => format!(" The {count} steps after it were not run."),
     };
+    let attempts = |at: &FailedAt| match at.attempts {
+        0 | 1 => String::new(),
+        count => format!(" after {count} attempts"),
+    };
     match (failure, at) {
         (Failure::Command { result, .. }, Some(at)) => format!(
-            "Release phase failed after {took}: {} {result} (exit status {code}).{}",
+            "Release phase failed after {took}: {} {result}{} (exit status {code}).{}",
+            at.step,
+            attempts(at),
+            skipped(at)
+        ),
+        (Failure::Check { result, .. }, Some(at)) => format!(
+            "Release phase failed after {took}: the done-when check of {} {result}, so whether \
+             its goal is achieved is unknown (exit status {code}).{}",
+            at.step,
+            skipped(at)
+        ),
+        (Failure::GoalNotAchieved, Some(at)) => format!(
+            "Release phase failed after {took}: {} succeeded, but its goal is not achieved: its \
+             done-when check still exits 1 (exit status {code}).{}",
             at.step,
             skipped(at)
         ),
@@ -238,9 +311,12 @@ fn failure_line(failure: &Failure, at: Option<&FailedAt>, elapsed: Duration) -> 
         (Failure::Hook(error), None) => {
             format!("Release phase failed after {took}: {error} (exit status {code}).")
         }
-        (Failure::Command { result, .. }, None) => {
+        (Failure::Command { result, .. } | Failure::Check { result, .. }, None) => {
             format!("Release phase failed after {took}: {result} (exit status {code}).")
         }
+        (Failure::GoalNotAchieved, None) => format!(
+            "Release phase failed after {took}: a goal is not achieved (exit status {code})."
+        ),
         (Failure::Runner(error), _) => format!(
             "Release phase failed: the runner could not start ({error}) (exit status {code})."
         ),
@@ -248,7 +324,7 @@ fn failure_line(failure: &Failure, at: Option<&FailedAt>, elapsed: Duration) -> 
 }
 
 /// Writes one log line and flushes it; a log that cannot be written must not stop the release.
-fn say(log: &mut dyn Write, line: &str) {
+pub(crate) fn say(log: &mut dyn Write, line: &str) {
     let _ = writeln!(log, "[release-phase] {line}");
     let _ = log.flush();
 }

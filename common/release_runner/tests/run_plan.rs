@@ -18,7 +18,7 @@ fn sh(script: &str) -> ReleaseCommand {
         args: vec!["-c".into(), script.into()],
         timeout: None,
         source: "test".into(),
-        optional: false,
+        ..ReleaseCommand::default()
     }
 }
 
@@ -67,11 +67,13 @@ fn runs_release_build_then_release_commands_in_order() {
         "{log}"
     );
     assert!(log.contains("[3/3] release succeeded in "), "{log}");
+    assert!(log.contains("s: newly achieved.\n"), "{log}");
     assert!(
         log.lines()
             .last()
             .unwrap()
-            .starts_with("[release-phase] Release phase completed: 3 commands succeeded in "),
+            .strip_prefix("[release-phase] Release phase completed in ")
+            .is_some_and(|rest| rest.ends_with(": 3 steps newly achieved.")),
         "{log}"
     );
 }
@@ -121,13 +123,13 @@ fn an_optional_command_that_fails_is_a_warning_and_the_release_goes_on() {
         "{log}"
     );
     assert!(
-        log.contains("WARNING: [2/3] release is optional: the release phase goes on.\n"),
+        log.contains("WARNING: [2/3] release is optional, failed: the release phase goes on.\n"),
         "{log}"
     );
     let last = log.lines().last().unwrap();
     assert!(
         last.starts_with("[release-phase] Release phase completed in ")
-            && last.ends_with(": 2 commands succeeded, and 1 optional command failed."),
+            && last.ends_with(": 2 steps newly achieved, 1 optional step failed."),
         "{log}"
     );
 }
@@ -196,7 +198,7 @@ fn a_missing_program_gives_127() {
         args: vec![],
         timeout: None,
         source: "project.toml".into(),
-        optional: false,
+        ..ReleaseCommand::default()
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
@@ -220,7 +222,7 @@ fn a_program_that_is_not_executable_gives_127() {
         args: vec![],
         timeout: None,
         source: "project.toml".into(),
-        optional: false,
+        ..ReleaseCommand::default()
     }]);
     let (result, log) = run(&plan, &mut NoArtifacts, Duration::from_secs(1));
     assert_eq!(result.unwrap_err().exit_code(), 127);
