@@ -16,6 +16,7 @@ use libc as _;
 use nix as _;
 use release_artifacts as _;
 use release_runner as _;
+use serde_json as _;
 use thiserror as _;
 use tokio as _;
 use toml as _;

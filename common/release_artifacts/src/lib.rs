@@ -29,8 +29,9 @@ mod swap;
 pub use archive::{PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack};
 pub use manifest::{Latest, Manifest};
 pub use operations::{
-    ArtifactError, Deadline, Loaded, ReleaseListing, list_releases, load_release, promote_release,
-    prune_releases, publish_release, runtime, upload_release, verify_release,
+    ArtifactError, Deadline, Loaded, RecordHistory, ReleaseListing, list_releases, load_release,
+    promote_release, prune_releases, publish_release, read_record, record_history, runtime,
+    upload_release, verify_release, write_record,
 };
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use report::{Log, Report, mib};

@@ -4,6 +4,7 @@
 //! <prefix>/release-<ID>.tar.zst   (or .tgz)  the archive of static-artifacts/
 //! <prefix>/release-<ID>.json                 its manifest, written after the archive
 //! <prefix>/latest.json                       the last published release
+//! <prefix>/release-<ID>.phase.json           the record of its last release phase
 //! ```
 
 use crate::{Compression, ReleaseId};
@@ -24,10 +25,27 @@ pub fn manifest_key(id: &ReleaseId) -> String {
     format!("release-{id}.json")
 }
 
-/// The release id of a manifest key (`release-<ID>.json`), if it is one.
+/// The release id of a manifest key (`release-<ID>.json`), if it is one; a record's key is
+/// not (no release id ends in `.phase`).
 #[must_use]
 pub fn release_of_manifest_key(key: &str) -> Option<ReleaseId> {
     let id = key.strip_prefix("release-")?.strip_suffix(".json")?;
+    ReleaseId::new(id).ok()
+}
+
+/// The key of the record of a release's last release phase, relative to the prefix.
+#[must_use]
+pub fn record_key(id: &ReleaseId) -> String {
+    format!("release-{id}{RECORD_SUFFIX}")
+}
+
+/// What ends a record's key.
+const RECORD_SUFFIX: &str = ".phase.json";
+
+/// The release id of a record key (`release-<ID>.phase.json`), if it is one.
+#[must_use]
+pub fn release_of_record_key(key: &str) -> Option<ReleaseId> {
+    let id = key.strip_prefix("release-")?.strip_suffix(RECORD_SUFFIX)?;
     ReleaseId::new(id).ok()
 }
 
@@ -179,6 +197,27 @@ pub fn now_ms() -> u64 {
         .map_or(0, |elapsed| {
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
         })
+}
+
+/// A time in milliseconds since the Unix epoch as people read it: `2026-12-03 21:40:14 UTC`.
+///
+/// ```
+/// assert_eq!(
+///     release_artifacts::manifest::utc_time(1_796_334_014_250),
+///     "2026-12-03 21:40:14 UTC"
+/// );
+/// ```
+#[must_use]
+pub fn utc_time(millis: u64) -> String {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    let secs = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
+    // RFC 3339 (`2026-12-03T21:40:14Z`), with a space and the zone spelt out.
+    DateTime::from_secs(secs)
+        .fmt(DateTimeFormat::DateTime)
+        .map_or_else(
+            |_| format!("{secs} s after the Unix epoch"),
+            |text| format!("{} UTC", text.replace('T', " ").trim_end_matches('Z')),
+        )
 }
 
 #[cfg(test)]

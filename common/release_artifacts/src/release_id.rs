@@ -58,6 +58,14 @@ impl ReleaseId {
                 "only letters, digits, `.`, `_` and `-` are allowed (it becomes part of an object key)",
             ));
         }
+        // `release-<ID>.phase.json` is the record of release <ID>; a release named `<ID>.phase`
+        // would have its manifest at the same key.
+        #[allow(clippy::case_sensitive_file_extension_comparisons)] // keys are case-sensitive
+        if value.ends_with(".phase") {
+            return Err(bad(
+                "it ends in `.phase`, which the store keeps for release records; name it differently",
+            ));
+        }
         Ok(ReleaseId(value.to_string()))
     }
 
@@ -146,6 +154,14 @@ mod tests {
         let error = ReleaseId::new(&"x".repeat(10_000)).unwrap_err();
         assert_eq!(error.reason, "it is longer than 128 characters");
         assert_eq!(error.value.len(), 140);
+    }
+
+    #[test]
+    fn an_id_ending_in_phase_is_refused_as_its_manifest_would_be_another_release_record() {
+        let error = ReleaseId::new("v1.phase").unwrap_err();
+        assert!(error.reason.contains("release records"), "{}", error.reason);
+        assert!(ReleaseId::new("v1.phased").is_ok());
+        assert!(ReleaseId::new("phase").is_ok());
     }
 
     #[test]

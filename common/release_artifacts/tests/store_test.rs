@@ -10,7 +10,7 @@
 use release_artifacts::manifest::{archive_key, manifest_key};
 use release_artifacts::{
     ArtifactError, Compression, Log, Manifest, ReleaseId, list_releases, promote_release,
-    prune_releases, verify_release,
+    prune_releases, verify_release, write_record,
 };
 use std::time::{Duration, Instant};
 use support::{
@@ -330,7 +330,7 @@ async fn listing_follows_pagination_past_1000_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
+async fn publishing_with_keep_prunes_old_releases_and_their_records_but_never_the_latest() {
     for target in all_targets("prune") {
         let work = tempfile::tempdir().unwrap();
         let source = work.path().join("static-artifacts");
@@ -340,6 +340,18 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
             let settings = settings(&target, &[("RELEASE_ID", &id)]);
             let store = settings.open_store().await.unwrap();
             upload(&store, &settings, &source, &Captured::default().log())
+                .await
+                .unwrap();
+            let record = release_commands::PhaseRecord {
+                release_id: String::new(),
+                started_at_ms: 1,
+                ended_at_ms: None,
+                outcome: release_commands::PhaseOutcome::Running,
+                exit_status: None,
+                reason: None,
+                steps: vec![],
+            };
+            write_record(&store, &ReleaseId::new(&id).unwrap(), &record)
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -389,10 +401,13 @@ async fn publishing_with_keep_prunes_old_releases_but_never_the_latest() {
             [
                 "latest.json",
                 "release-v4.json",
+                "release-v4.phase.json",
                 "release-v4.tar.zst",
                 "release-v5.json",
+                "release-v5.phase.json",
                 "release-v5.tar.zst"
-            ]
+            ],
+            "a pruned release's record goes with it"
         );
 
         // Pruning by hand never removes the latest either.

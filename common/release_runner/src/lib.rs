@@ -12,6 +12,7 @@
 #[cfg(test)]
 use {cnb_platform as _, tempfile as _};
 
+mod assess;
 mod duration;
 mod events;
 mod goal;
@@ -21,6 +22,7 @@ mod process;
 mod runner;
 mod signals;
 
+pub use assess::{Assessment, assess_plan};
 pub use duration::format_duration;
 pub use hooks::{HookError, NoArtifacts, ReleaseHooks, StepError};
 pub use outcome::{CommandResult, Failure};

@@ -3,6 +3,7 @@
 use super::ArtifactError;
 use crate::manifest::{
     BadDocument, LATEST_KEY, archive_key, manifest_key, release_of_manifest_key,
+    release_of_record_key,
 };
 use crate::store::Refusal;
 use crate::{Compression, Latest, Log, Manifest, ReleaseId, Store, StoreError};
@@ -173,7 +174,8 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
     let mut bare_archives = Vec::new();
     for object in &objects {
         let key = &object.key;
-        if release_of_manifest_key(key).is_some() || with_manifest.contains(key) {
+        let layout = release_of_manifest_key(key).is_some() || release_of_record_key(key).is_some();
+        if layout || with_manifest.contains(key) {
             continue;
         }
         if is_archive_key(key) {
@@ -223,37 +225,63 @@ async fn read_manifests(
     store: &Store,
     ids: Vec<ReleaseId>,
 ) -> Result<Vec<(ReleaseId, Result<Option<Manifest>, String>)>, ArtifactError> {
+    let reads = in_parallel(store, ids, |store, id| async move {
+        let read = read_manifest(&store, &id).await;
+        (id, read)
+    })
+    .await?;
+    reads
+        .into_iter()
+        .map(|(id, read)| {
+            let read = match read {
+                Ok(manifest) => Ok(manifest),
+                Err(ArtifactError::Document(bad)) => {
+                    Err(format!("it is not a valid manifest ({})", bad.message))
+                }
+                Err(ArtifactError::Store(denied @ StoreError::Denied { .. })) => {
+                    Err(denied.to_string())
+                }
+                Err(error) => return Err(error),
+            };
+            Ok((id, read))
+        })
+        .collect()
+}
+
+/// Runs `work` on each of `items`, [`PARALLEL_REQUESTS`] at a time; the results in the order
+/// of `items`.
+pub(super) async fn in_parallel<I, T, F, Fut>(
+    store: &Store,
+    items: Vec<I>,
+    work: F,
+) -> Result<Vec<T>, ArtifactError>
+where
+    F: Fn(Store, I) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_REQUESTS));
-    let mut reads = tokio::task::JoinSet::new();
-    for id in ids {
-        let (store, permits) = (store.clone(), Arc::clone(&permits));
-        reads.spawn(async move {
+    let mut tasks = tokio::task::JoinSet::new();
+    let count = items.len();
+    for (order, item) in items.into_iter().enumerate() {
+        let permits = Arc::clone(&permits);
+        let task = work(store.clone(), item);
+        tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let read = read_manifest(&store, &id).await;
-            (id, read)
+            (order, task.await)
         });
     }
-    let mut manifests = Vec::new();
-    while let Some(read) = reads.join_next().await {
-        let (id, read) = read.map_err(|error| {
+    let mut done = Vec::with_capacity(count);
+    while let Some(joined) = tasks.join_next().await {
+        done.push(joined.map_err(|error| {
             ArtifactError::Store(StoreError::Refused {
-                target: format!("read the manifests in {}", store.describe()),
+                target: format!("read {}", store.describe()),
                 reason: Refusal::TaskFailed {
                     reason: error.to_string(),
                 },
             })
-        })?;
-        let read = match read {
-            Ok(manifest) => Ok(manifest),
-            Err(ArtifactError::Document(bad)) => {
-                Err(format!("it is not a valid manifest ({})", bad.message))
-            }
-            Err(ArtifactError::Store(denied @ StoreError::Denied { .. })) => {
-                Err(denied.to_string())
-            }
-            Err(error) => return Err(error),
-        };
-        manifests.push((id, read));
+        })?);
     }
-    Ok(manifests)
+    done.sort_by_key(|(order, _)| *order);
+    Ok(done.into_iter().map(|(_, result)| result).collect())
 }

@@ -1,5 +1,6 @@
 //! What the programs do with releases, one concern per module: the catalogue of a store
-//! (manifests, `latest.json`, listings), upload, load, publish, prune, verify and promote.
+//! (manifests, `latest.json`, listings), upload, load, publish, prune, verify, promote, and
+//! the release records.
 //! Each takes the release's [`ReleaseId`](crate::ReleaseId), resolved once by the caller, and
 //! reports through a [`Log`](crate::Log).
 
@@ -10,6 +11,7 @@ mod load;
 mod promote;
 mod prune;
 mod publish;
+mod record;
 mod upload;
 mod verify;
 
@@ -20,6 +22,7 @@ pub use load::{Loaded, load_release};
 pub use promote::promote_release;
 pub use prune::prune_releases;
 pub use publish::publish_release;
+pub use record::{RecordHistory, read_record, record_history, write_record};
 pub use upload::upload_release;
 pub use verify::verify_release;
 

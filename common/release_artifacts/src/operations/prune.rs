@@ -3,7 +3,7 @@
 use super::ArtifactError;
 use super::ReleaseListing;
 use super::catalogue::{PARALLEL_REQUESTS, list_releases, read_latest};
-use crate::manifest::{manifest_key, now_ms};
+use crate::manifest::{manifest_key, now_ms, record_key};
 use crate::store::Refusal;
 use crate::{Log, Manifest, ReleaseId, Store, StoreError};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// (24 hours, in milliseconds.)
 const UNPUBLISHED_GRACE_MS: u64 = 24 * 3600 * 1000;
 
-/// Deletes the archives and manifests of all but the `keep` newest releases. Never deleted: the
+/// Deletes the archives, manifests and release records of all but the `keep` newest releases. Never deleted: the
 /// release `protect` (being published), the one `latest.json` names, any release newer than
 /// `protect`, and any release not yet published that was uploaded less than
 /// a day ago (either may be in its release phase right now), nor an object that
@@ -90,7 +90,7 @@ fn choose_doomed(
         .collect()
 }
 
-/// Deletes each release (manifest first, then archive), [`PARALLEL_REQUESTS`] at a time;
+/// Deletes each release (manifest first, then archive, then its release record), [`PARALLEL_REQUESTS`] at a time;
 /// returns the ids deleted, in the order given.
 async fn delete_releases(
     store: &Store,
@@ -105,6 +105,7 @@ async fn delete_releases(
             // The manifest goes first: without it, loaders no longer pick the archive.
             store.delete(&manifest_key(&id)).await?;
             store.delete(&archive).await?;
+            store.delete(&record_key(&id)).await?;
             Ok::<_, StoreError>((order, id))
         });
     }

@@ -160,9 +160,15 @@ impl FileStore {
             if let Ok(metadata) = entry.metadata().await
                 && metadata.is_file()
             {
+                let modified_ms = metadata
+                    .modified()
+                    .ok()
+                    .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                    .and_then(|since| u64::try_from(since.as_millis()).ok());
                 objects.push(ObjectInfo {
                     key,
                     size: metadata.len(),
+                    modified_ms,
                 });
             }
         }

@@ -107,6 +107,8 @@ pub struct ObjectInfo {
     pub key: String,
     /// Its size in bytes.
     pub size: u64,
+    /// When it was last written, in milliseconds since the Unix epoch, when the store says.
+    pub modified_ms: Option<u64>,
 }
 
 /// A store for release artifacts.

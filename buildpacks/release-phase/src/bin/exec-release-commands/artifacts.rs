@@ -3,8 +3,8 @@
 use nix::sys::signal::Signal;
 use release_artifacts::manifest::now;
 use release_artifacts::{
-    ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, Report, Settings,
-    SettingsError, Store, StoreUrl, list_releases, load_release, mib, promote_release,
+    ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, ReleaseListing, Report,
+    Settings, SettingsError, Store, StoreUrl, list_releases, load_release, mib, promote_release,
     prune_releases, runtime, upload_release, verify_release,
 };
 use release_runner::watch_signals;
@@ -51,7 +51,7 @@ fn exit_code(error: &ArtifactError) -> u8 {
     }
 }
 
-fn run<T>(
+pub(crate) fn run<T>(
     log: &Log,
     what: &str,
     work: impl AsyncFnOnce(&Settings) -> Result<T, ArtifactError>,
@@ -78,7 +78,7 @@ fn run<T>(
 pub(crate) const DEFAULT_MANAGE_TIMEOUT: u64 = 3600;
 
 /// Runs `work` within `limit` (`--timeout`).
-async fn within<T>(
+pub(crate) async fn within<T>(
     limit: Duration,
     doing: &str,
     work: impl Future<Output = Result<T, ArtifactError>>,
@@ -194,9 +194,9 @@ fn write_exec_d_output(vars: &[(&str, &str)]) {
     }
 }
 
-/// `release-artifacts list`, within `limit`.
+/// `release-artifacts list [--json]`, within `limit`.
 #[must_use]
-pub(crate) fn list_main(limit: Duration) -> u8 {
+pub(crate) fn list_main(json: bool, limit: Duration) -> u8 {
     let log = stderr_log("");
     let result = run(&log, "Listing releases", async |settings| {
         let store = settings.open_store().await?;
@@ -208,6 +208,10 @@ pub(crate) fn list_main(limit: Duration) -> u8 {
         Ok(found) => found,
         Err(code) => return code,
     };
+    if json {
+        print_listing_json(&listing, &store);
+        return 0;
+    }
     println!("Releases in {store}, oldest first:");
     let now = now();
     for manifest in &listing.releases {
@@ -233,6 +237,40 @@ pub(crate) fn list_main(limit: Duration) -> u8 {
         println!("{key}  (archive without manifest)");
     }
     0
+}
+
+/// The listing as JSON: each release's manifest (and whether it is the latest), the archives
+/// without manifest, and what was skipped.
+fn print_listing_json(listing: &ReleaseListing, store: &str) {
+    let latest = listing.latest.as_ref().map(ReleaseId::as_str);
+    let releases: Vec<serde_json::Value> = listing
+        .releases
+        .iter()
+        .map(|manifest| {
+            let mut value = serde_json::to_value(manifest).unwrap_or_default();
+            if let Some(fields) = value.as_object_mut() {
+                let is_latest = latest == Some(manifest.release_id.as_str());
+                fields.insert("latest".into(), is_latest.into());
+            }
+            value
+        })
+        .collect();
+    let skipped: Vec<serde_json::Value> = listing
+        .skipped
+        .iter()
+        .map(|(key, reason)| serde_json::json!({ "key": key, "reason": reason }))
+        .collect();
+    let document = serde_json::json!({
+        "store": store,
+        "latest": latest,
+        "releases": releases,
+        "bare_archives": listing.bare_archives,
+        "skipped": skipped,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    );
 }
 
 fn age(seconds: u64) -> String {

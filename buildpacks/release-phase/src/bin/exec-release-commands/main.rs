@@ -10,6 +10,7 @@ mod artifacts;
 mod download;
 mod hooks;
 mod manage;
+mod records;
 mod runner;
 mod upload;
 

@@ -1,9 +1,11 @@
-//! `release-artifacts`: list, prune, verify and promote the releases in an artifact store.
+//! `release-artifacts`: list, prune, verify and promote the releases in an artifact store, and
+//! read the records of their release phases.
 
 // The doc comments below are the program's --help text, written for people, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
 use crate::artifacts as programs;
+use crate::records;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use std::time::Duration;
 /// settings as for upload-release-artifacts).
 ///
 /// Exit status: 0 done; 1 failed; 2 bad arguments; 3 a setting is missing or invalid; 4 the
-/// release has no artifacts; 124 the command took longer than --timeout.
+/// release has no artifacts (or, for show, no record); 124 the command took longer than --timeout.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -26,7 +28,31 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Lists the stored releases, oldest first, marking the latest published one.
-    List,
+    List {
+        /// Print the listing as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the release phases recorded in the store, newest first: release, start,
+    /// duration, outcome and the step that failed.
+    History {
+        /// How many release phases to show.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        limit: u64,
+        /// Print the history as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows the record of a release's last release phase, step by step: each step's outcome
+    /// (newly-achieved, already-achieved, failed, optional-failed, not-run), its checks and
+    /// attempts.
+    Show {
+        /// The release.
+        release_id: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Deletes all but the N newest releases (never the latest published one).
     Prune {
         /// How many releases to keep.
@@ -54,7 +80,11 @@ pub(crate) fn main() -> ExitCode {
     let args = Args::parse();
     let limit = Duration::from_secs(args.timeout);
     let code = match args.command {
-        Command::List => programs::list_main(limit),
+        Command::List { json } => programs::list_main(json, limit),
+        Command::History { limit: count, json } => {
+            records::history_main(usize::try_from(count).unwrap_or(usize::MAX), json, limit)
+        }
+        Command::Show { release_id, json } => records::show_main(&release_id, json, limit),
         Command::Prune { keep } => {
             programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX), limit)
         }

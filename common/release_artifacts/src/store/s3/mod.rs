@@ -217,6 +217,10 @@ impl S3Store {
                             .size()
                             .and_then(|size| u64::try_from(size).ok())
                             .unwrap_or_default(),
+                        modified_ms: object
+                            .last_modified()
+                            .and_then(|time| time.to_millis().ok())
+                            .and_then(|millis| u64::try_from(millis).ok()),
                     });
                 }
             }
