@@ -48,7 +48,7 @@ fn release_commands_run_in_order() {
                 let logs = container.logs_wait();
                 assert_contains!(logs.stdout, "migrating database");
                 assert_contains!(logs.stderr, "[1/2] release from project.toml: bash -c");
-                assert_contains!(logs.stderr, "Release phase completed: 2 commands succeeded");
+                assert_contains!(logs.stderr, ": 2 steps newly achieved.");
             });
         },
     );

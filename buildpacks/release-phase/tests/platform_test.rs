@@ -204,7 +204,8 @@ fn release_commands_run_in_order_through_the_release_process() {
         run.stderr
     );
     assert!(
-        lines[5].starts_with("[release-phase] Release phase completed: 2 commands succeeded in "),
+        lines[5].starts_with("[release-phase] Release phase completed in ")
+            && lines[5].ends_with(": 2 steps newly achieved."),
         "{}",
         run.stderr
     );
@@ -570,7 +571,7 @@ fn an_optional_release_command_that_fails_lets_the_release_go_on_and_release_bui
     assert_eq!(trace(app.path()), "after\n");
     let last = run.stderr.lines().last().unwrap_or_default();
     assert!(
-        last.ends_with(": 1 command succeeded, and 1 optional command failed."),
+        last.ends_with(": 1 step newly achieved, 1 optional step failed."),
         "{}",
         run.stderr
     );
@@ -921,8 +922,8 @@ fn sigterm_during_the_upload_of_a_release_aborts_it_and_nothing_after_it_runs() 
     assert_no_upload_left(&server, "sigterm");
 }
 
-/// Nothing of an upload is in the server: no object under `prefix`, no multipart upload (or its
-/// parts) left.
+/// Nothing of an upload is in the server: no object under `prefix` but the release record of
+/// `v1`, which says the release phase failed, and no multipart upload (or its parts) left.
 fn assert_no_upload_left(server: &test_servers::s3_server::S3Server, prefix: &str) {
     let objects = server.bucket_dir("artifacts").join(prefix);
     let stored: Vec<_> = std::fs::read_dir(&objects)
@@ -930,9 +931,14 @@ fn assert_no_upload_left(server: &test_servers::s3_server::S3Server, prefix: &st
         .unwrap_or_default();
     assert_eq!(
         stored,
-        Vec::<std::ffi::OsString>::new(),
-        "no object is stored"
+        [std::ffi::OsString::from("release-v1.phase.json")],
+        "no object but the release record is stored"
     );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(objects.join("release-v1.phase.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["outcome"], "failed", "{record}");
+    assert_eq!(record["exit_status"], 143, "{record}");
     let root = server.bucket_dir("artifacts");
     let uploads: Vec<_> = std::fs::read_dir(root.parent().unwrap())
         .unwrap()
@@ -1034,5 +1040,9 @@ fn a_release_build_leaving_a_link_outside_fails_the_release_before_any_release_c
     let stored: Vec<_> = std::fs::read_dir(store.path().join("store"))
         .map(|entries| entries.flatten().map(|entry| entry.file_name()).collect())
         .unwrap_or_default();
-    assert!(stored.is_empty(), "nothing is stored: {stored:?}");
+    assert_eq!(
+        stored,
+        [std::ffi::OsString::from("release-v1.phase.json")],
+        "nothing but the release record is stored"
+    );
 }

@@ -55,13 +55,11 @@ pub fn run_plan(
         reason: None,
         steps: plan.steps().map(|step| step_record(&step)).collect(),
     };
-    hooks.record(&record, log);
     let result = run_steps(plan, hooks, options, log, &mut record);
     let last = match &result {
         Ok(()) => completed_line(&record.steps, started.elapsed()),
         Err((failure, at)) => failure_line(failure, at.as_ref(), started.elapsed()),
     };
-    say(log, &last);
     record.ended_at_ms = Some(now_ms());
     match &result {
         Ok(()) => {
@@ -71,10 +69,12 @@ pub fn run_plan(
         Err((failure, _)) => {
             record.outcome = PhaseOutcome::Failed;
             record.exit_status = Some(failure.exit_code());
-            record.reason = Some(last);
+            record.reason = Some(last.clone());
         }
     }
+    // Before the last line, which stays last even when the record cannot be written.
     hooks.record(&record, log);
+    say(log, &last);
     result.map_err(|(failure, _)| failure)
 }
 
@@ -143,6 +143,7 @@ fn run_steps(
         log,
         &format!("Running the release phase: {}.", describe_plan(plan)),
     );
+    hooks.record(record, log);
 
     if plan.release_build.is_some() {
         hooks.preflight(log).map_err(|error| {

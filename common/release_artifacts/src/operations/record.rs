@@ -3,7 +3,7 @@
 
 use super::ArtifactError;
 use super::catalogue::in_parallel;
-use crate::manifest::{record_key, release_of_record_key};
+use crate::manifest::{BadDocument, record_key, release_of_record_key};
 use crate::{ReleaseId, Store};
 use release_commands::PhaseRecord;
 
@@ -41,14 +41,17 @@ pub async fn read_record(store: &Store, id: &ReleaseId) -> Result<PhaseRecord, A
             store.describe()
         )));
     };
-    parse(&bytes, id).map_err(|reason| {
-        ArtifactError::NoArtifacts(format!("{} {reason}", store.location_of(&key)))
+    parse(&bytes, id).map_err(|error| {
+        ArtifactError::Document(BadDocument {
+            key: store.location_of(&key),
+            what: "release record",
+            message: format!("{error}; delete it"),
+        })
     })
 }
 
-fn parse(bytes: &[u8], id: &ReleaseId) -> Result<PhaseRecord, String> {
-    let record: PhaseRecord = serde_json::from_slice(bytes)
-        .map_err(|error| format!("is not a valid release record ({error}); delete it"))?;
+fn parse(bytes: &[u8], id: &ReleaseId) -> Result<PhaseRecord, serde_json::Error> {
+    let record: PhaseRecord = serde_json::from_slice(bytes)?;
     Ok(PhaseRecord {
         release_id: id.to_string(),
         ..record
@@ -94,7 +97,9 @@ pub async fn record_history(store: &Store, limit: usize) -> Result<RecordHistory
     }
     let reads = in_parallel(store, found, |store, (written, key, id)| async move {
         let read = match store.get_small(&key).await {
-            Ok(Some(bytes)) => parse(&bytes, &id).map(Some),
+            Ok(Some(bytes)) => parse(&bytes, &id)
+                .map(Some)
+                .map_err(|error| format!("is not a valid release record ({error}); delete it")),
             // Pruned meanwhile.
             Ok(None) => Ok(None),
             Err(error) => Err(error.to_string()),
