@@ -23,9 +23,9 @@ const STATIC_ARTIFACTS: &str = "static-artifacts";
 ///
 /// Exit status: 0 when every step is achieved (or failed but optional); otherwise the failing
 /// command's own code, 128+N when it was killed by signal N, 124 when it timed out, 127 when it
-/// could not be found or started (the same for a done-when check that exits with neither 0 nor
-/// 1), 1 when a goal is still not achieved after its command, the plan cannot be read or a
-/// static-artifacts step failed, and 2 for bad arguments.
+/// could not be found or started (a done-when check that exits with neither 0 nor 1 gives its
+/// status the same way), 1 when a goal is still not achieved after its command, the plan cannot
+/// be read or a static-artifacts step failed, and 2 for bad arguments.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
