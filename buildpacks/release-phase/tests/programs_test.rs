@@ -721,3 +721,101 @@ fn an_unreadable_file_fails_the_upload_naming_it_and_what_to_do() {
         .collect();
     assert!(stored.is_empty(), "nothing is stored: {stored:?}");
 }
+
+/// A store as the earlier buildpack (v1.0.x) left it: archives made by `tar -czf`, no
+/// manifests, no `latest.json`; `release-v2.tgz` is the newest by modification time.
+fn legacy_file_store() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let base = std::time::SystemTime::now() - Duration::from_hours(1);
+    for (id, age) in [("v1", 0), ("v3", 60), ("v2", 120)] {
+        let site = root.path().join(format!("site-{id}"));
+        std::fs::create_dir_all(site.join("css")).unwrap();
+        std::fs::write(site.join("index.html"), format!("release {id}")).unwrap();
+        std::fs::write(site.join("css/site.css"), "body{}").unwrap();
+        let archive = store.join(format!("release-{id}.tgz"));
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(&site)
+            .arg("-czf")
+            .arg(&archive)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        let file = std::fs::File::options().write(true).open(&archive).unwrap();
+        file.set_modified(base + Duration::from_secs(age)).unwrap();
+    }
+    std::fs::write(store.join("release-junk.tgz"), "not gzip").unwrap();
+    root
+}
+
+/// Every file of a folder and its content.
+fn files_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn adopt_makes_a_store_of_the_earlier_buildpack_serve_loads() {
+    let root = legacy_file_store();
+    let store = root.path().join("store");
+    let env = file_store_env(&store, "v9");
+    let before = files_of(&store);
+
+    let dry = run(manage(), &["adopt", "--dry-run"], root.path(), &pairs(&env));
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert_eq!(files_of(&store), before, "a dry run changes nothing");
+    let text = stderr(&dry);
+    for line in [
+        "Would adopt ",
+        "Would publish release v2, the newest adopted archive",
+        "release-junk.tgz: it is not a readable archive",
+        "Dry run: would adopt 3 archives in ",
+        "; skipped 1 that could not be adopted (see the warning above).",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+
+    let adopt = run(manage(), &["adopt", "--json"], root.path(), &pairs(&env));
+    assert_eq!(adopt.status.code(), Some(0), "{}", stderr(&adopt));
+    let report: serde_json::Value = serde_json::from_slice(&adopt.stdout).unwrap();
+    assert_eq!(report["adopted"].as_array().unwrap().len(), 3, "{report}");
+    assert_eq!(report["published"], "v2", "{report}");
+    assert_eq!(report["skipped"][0]["key"], "release-junk.tgz", "{report}");
+
+    // A release of the new buildpack without artifacts loads the adopted latest; every adopted
+    // release verifies.
+    let app = tempfile::tempdir().unwrap();
+    let load = run(download(), &[], app.path(), &pairs(&env));
+    assert_eq!(load.status.code(), Some(0), "{}", stderr(&load));
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("static-artifacts/index.html")).unwrap(),
+        "release v2"
+    );
+    for id in ["v1", "v2", "v3"] {
+        let verify = run(
+            manage(),
+            &["verify", "--release", id],
+            root.path(),
+            &pairs(&env),
+        );
+        assert_eq!(verify.status.code(), Some(0), "{id}: {}", stderr(&verify));
+    }
+    let again = run(manage(), &["adopt"], root.path(), &pairs(&env));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("Adopted 0 archives in "),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -6,8 +6,9 @@
 //! - [`Store`] is one interface over both kinds of store, opened from a [`StoreUrl`] and a
 //!   [`Connection`] ([`manifest`] holds the layout);
 //! - [`upload_release`], [`load_release`], [`publish_release`], [`prune_releases`],
-//!   [`list_releases`], [`verify_release`] and [`promote_release`] are the operations, each
-//!   for one [`ReleaseId`], reporting through a [`Log`] to a [`Report`] the program provides.
+//!   [`list_releases`], [`verify_release`], [`promote_release`] and [`adopt_releases`] are the
+//!   operations, most for one [`ReleaseId`], reporting through a [`Log`] to a [`Report`] the
+//!   program provides.
 //!
 //! The library never prints, never exits and chooses no exit code: the programs do.
 
@@ -29,9 +30,9 @@ mod swap;
 pub use archive::{PackError, PackSummary, UnpackError, UnpackSummary, check_folder, pack, unpack};
 pub use manifest::{Latest, Manifest};
 pub use operations::{
-    ArtifactError, Deadline, Loaded, RecordHistory, ReleaseListing, list_releases, load_release,
-    promote_release, prune_releases, publish_release, read_record, record_history, runtime,
-    upload_release, verify_release, write_record,
+    Adoption, ArtifactError, Deadline, Loaded, RecordHistory, ReleaseListing, adopt_releases,
+    list_releases, load_release, promote_release, prune_releases, publish_release, read_record,
+    record_history, runtime, upload_release, verify_release, write_record,
 };
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use report::{Log, Report, mib};

@@ -5,7 +5,7 @@ use crate::manifest::{
     BadDocument, LATEST_KEY, archive_key, manifest_key, release_of_manifest_key,
     release_of_record_key,
 };
-use crate::store::Refusal;
+use crate::store::{ObjectInfo, Refusal};
 use crate::{Compression, Latest, Log, Manifest, ReleaseId, Store, StoreError};
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ pub(super) struct Source {
 
 /// Limit on extracted bytes for an archive without manifest: generous for real static files,
 /// far below what a decompression bomb expands to.
-fn limit_without_manifest(size: u64) -> u64 {
+pub(super) fn limit_without_manifest(size: u64) -> u64 {
     size.saturating_mul(200).max(1 << 30)
 }
 
@@ -152,6 +152,15 @@ impl ReleaseListing {
 /// Returns an [`ArtifactError`] when the store cannot be listed or read.
 pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactError> {
     let objects = store.list("release-").await?;
+    listing_of(store, &objects).await
+}
+
+/// The listing of `objects`, the store's keys that start with `release-`: their manifests are
+/// read, and `latest.json`.
+pub(super) async fn listing_of(
+    store: &Store,
+    objects: &[ObjectInfo],
+) -> Result<ReleaseListing, ArtifactError> {
     let ids: Vec<ReleaseId> = objects
         .iter()
         .filter_map(|object| release_of_manifest_key(&object.key))
@@ -172,7 +181,7 @@ pub async fn list_releases(store: &Store) -> Result<ReleaseListing, ArtifactErro
     releases
         .sort_by(|a, b| (a.created_at_ms, &a.release_id).cmp(&(b.created_at_ms, &b.release_id)));
     let mut bare_archives = Vec::new();
-    for object in &objects {
+    for object in objects {
         let key = &object.key;
         let layout = release_of_manifest_key(key).is_some() || release_of_record_key(key).is_some();
         if layout || with_manifest.contains(key) {

@@ -64,7 +64,7 @@ pub async fn load_release(
         "Loading release {}'s static artifacts from {location}",
         source.id
     ));
-    let summary = fetch_and_extract(store, &source, dir, log, deadline, stop).await?;
+    let (summary, _) = fetch_and_extract(store, &source, dir, log, deadline, stop).await?;
     let elapsed = started.elapsed();
     log.line(&format!(
         "Loaded release {} into {}: {} archive, {} files ({} unpacked) in {:.1}s, {}.",
@@ -126,6 +126,7 @@ async fn find_loadable(
 }
 
 /// Streams `source` into a new sibling folder of `dir`, checks it, and swaps it into place.
+/// Returns what was extracted and the archive's SHA-256, computed while it was read.
 pub(super) async fn fetch_and_extract(
     store: &Store,
     source: &Source,
@@ -133,7 +134,7 @@ pub(super) async fn fetch_and_extract(
     log: &Log,
     deadline: Deadline,
     stop: impl Future<Output = Signal>,
-) -> Result<UnpackSummary, ArtifactError> {
+) -> Result<(UnpackSummary, String), ArtifactError> {
     let location = store.location_of(&source.key);
     let staging = Staging::create(dir).map_err(|error| ArtifactError::Io {
         action: "create a staging folder beside",
@@ -146,7 +147,7 @@ pub(super) async fn fetch_and_extract(
     let counter = Arc::clone(&progress.bytes);
     let extraction = {
         let (source, dir, location) = (source.clone(), dir.to_path_buf(), location.clone());
-        move || -> Result<UnpackSummary, ArtifactError> {
+        move || -> Result<(UnpackSummary, String), ArtifactError> {
             let reader = ChannelReader::new(receiver, counter);
             let result = extract_checked(reader, digest, &source, staging.path(), &dir, &location);
             // After a failure this removes the partial folder; after the swap, the old content.
@@ -206,7 +207,7 @@ fn extract_checked(
     staging: &Path,
     dir: &Path,
     location: &str,
-) -> Result<UnpackSummary, ArtifactError> {
+) -> Result<(UnpackSummary, String), ArtifactError> {
     let extract_error = |error: UnpackError| ArtifactError::Extract {
         location: location.to_string(),
         error,
@@ -242,5 +243,5 @@ fn extract_checked(
         path: dir.to_path_buf(),
         error,
     })?;
-    Ok(summary)
+    Ok((summary, sha256))
 }

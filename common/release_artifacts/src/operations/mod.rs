@@ -1,9 +1,10 @@
 //! What the programs do with releases, one concern per module: the catalogue of a store
-//! (manifests, `latest.json`, listings), upload, load, publish, prune, verify, promote, and
-//! the release records.
+//! (manifests, `latest.json`, listings), upload, load, publish, prune, verify, promote, adopt
+//! (the stores of the earlier buildpack), and the release records.
 //! Each takes the release's [`ReleaseId`](crate::ReleaseId), resolved once by the caller, and
 //! reports through a [`Log`](crate::Log).
 
+mod adopt;
 mod catalogue;
 mod deadline;
 mod error;
@@ -15,6 +16,7 @@ mod record;
 mod upload;
 mod verify;
 
+pub use adopt::{Adoption, adopt_releases};
 pub use catalogue::{ReleaseListing, list_releases};
 pub use deadline::Deadline;
 pub use error::ArtifactError;

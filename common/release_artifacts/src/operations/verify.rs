@@ -25,7 +25,7 @@ pub async fn verify_release(
     })?;
     let dir = scratch.path().join("verify");
     let source = Source::from_manifest(&manifest, id.clone());
-    let summary =
+    let (summary, _) =
         fetch_and_extract(store, &source, &dir, log, deadline, std::future::pending()).await?;
     if summary.file_count != manifest.file_count || summary.unpacked_size != manifest.unpacked_size
     {

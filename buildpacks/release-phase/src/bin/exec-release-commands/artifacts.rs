@@ -4,8 +4,8 @@ use nix::sys::signal::Signal;
 use release_artifacts::manifest::now;
 use release_artifacts::{
     ArtifactError, BadStoreUrl, Deadline, Log, Manifest, ReleaseId, ReleaseListing, Report,
-    Settings, SettingsError, Store, StoreUrl, list_releases, load_release, mib, promote_release,
-    prune_releases, runtime, upload_release, verify_release,
+    Settings, SettingsError, Store, StoreUrl, adopt_releases, list_releases, load_release, mib,
+    promote_release, prune_releases, runtime, upload_release, verify_release,
 };
 use release_runner::watch_signals;
 use std::io::Write;
@@ -308,6 +308,49 @@ pub(crate) fn prune_main(keep: usize, limit: Duration) -> u8 {
         Ok(_) => 0,
         Err(code) => code,
     }
+}
+
+/// `release-artifacts adopt [--dry-run] [--json]`, within `limit`: manifests for the bare
+/// archives of the earlier buildpack, and the newest published when nothing is.
+#[must_use]
+pub(crate) fn adopt_main(dry_run: bool, json: bool, limit: Duration) -> u8 {
+    let started = Instant::now();
+    let log = stderr_log("");
+    let result = run(&log, "Adopting", async |settings| {
+        let store = settings.open_store().await?;
+        let deadline = Deadline::new(started, limit, "--timeout");
+        let adoption = within(
+            limit,
+            "adopting the archives of the earlier buildpack",
+            Box::pin(adopt_releases(&store, dry_run, &log, deadline)),
+        )
+        .await?;
+        Ok((adoption, store.describe()))
+    });
+    let (adoption, store) = match result {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
+    if json {
+        let skipped: Vec<serde_json::Value> = adoption
+            .skipped
+            .iter()
+            .map(|(key, reason)| serde_json::json!({ "key": key, "reason": reason }))
+            .collect();
+        let document = serde_json::json!({
+            "store": store,
+            "dry_run": dry_run,
+            "adopted": adoption.adopted,
+            "skipped": skipped,
+            "published": adoption.published.as_ref().map(ReleaseId::as_str),
+            "had_latest": adoption.had_latest,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+    }
+    0
 }
 
 /// `release-artifacts verify [--release ID]`, within `limit`.

@@ -1,5 +1,5 @@
-//! `release-artifacts`: list, prune, verify and promote the releases in an artifact store, and
-//! read the records of their release phases.
+//! `release-artifacts`: list, prune, verify, promote and adopt the releases in an artifact store,
+//! and read the records of their release phases.
 
 // The doc comments below are the program's --help text, written for people, not rustdoc.
 #![allow(clippy::doc_markdown)]
@@ -59,6 +59,18 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         keep: u64,
     },
+    /// Adopts a store written by the earlier buildpack (v1.0.x): writes a manifest for each
+    /// bare release-<ID>.tgz that reads as a whole archive, and, when the store has no
+    /// latest.json, publishes the newest by the store's modification time. Archives that cannot
+    /// be read are skipped with a warning. Running it again adopts only what is still bare.
+    Adopt {
+        /// Read and check every archive, say what would be done, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also print what was adopted as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Downloads a release's archive and checks it against its manifest.
     Verify {
         /// The release (default: RELEASE_ID).
@@ -88,6 +100,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Prune { keep } => {
             programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX), limit)
         }
+        Command::Adopt { dry_run, json } => programs::adopt_main(dry_run, json, limit),
         Command::Verify { release } => programs::verify_main(release.as_deref(), limit),
         Command::Promote { to, release } => programs::promote_main(&to, release.as_deref(), limit),
     };
