@@ -345,6 +345,15 @@ fn s3(settings: &Settings) -> (String, String, Option<String>) {
     }
 }
 
+/// The region the S3 store would be opened in.
+fn region_of(settings: &Settings) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(settings.region())
+}
+
 fn folder(settings: &Settings) -> String {
     match settings.url().unwrap() {
         StoreUrl::File { dir } => dir.display().to_string(),
@@ -755,6 +764,40 @@ fn other_cases() -> Vec<Case> {
             "that address and port",
             |s| assert_eq!(s.endpoint(), Some("http://[::1]:9000")),
         ),
+        // AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL: the same rules, naming their variable.
+        refused(
+            "AWS_ENDPOINT_URL_S3 with user info",
+            "AWS_ENDPOINT_URL_S3",
+            format!("http://admin:{password}@minio:9000"),
+            "it must not hold user info",
+        ),
+        refused(
+            "AWS_ENDPOINT_URL without scheme",
+            "AWS_ENDPOINT_URL",
+            "minio:9000",
+            "\"minio:9000\" has no scheme",
+        ),
+        accepted(
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_S3",
+            "http://minio:9000/",
+            "the endpoint, as STATIC_ARTIFACTS_ENDPOINT would be",
+            |s| assert_eq!(s.endpoint(), Some("http://minio:9000")),
+        ),
+        // AWS_REGION and AWS_DEFAULT_REGION, when they decide the region.
+        refused(
+            "AWS_REGION with a space",
+            "AWS_REGION",
+            "eu west",
+            "\"eu west\" is not a region name",
+        ),
+        accepted(
+            "AWS_DEFAULT_REGION",
+            "AWS_DEFAULT_REGION",
+            "ap-south-1\n",
+            "ap-south-1",
+            |s| assert_eq!(region_of(s), "ap-south-1"),
+        ),
         // STATIC_ARTIFACTS_KEEP
         refused(
             "keep negative",
@@ -989,7 +1032,7 @@ fn other_cases() -> Vec<Case> {
             REGION,
             "eu-west-1\n",
             "eu-west-1",
-            |s| assert_eq!(s.region(), "eu-west-1"),
+            |s| assert_eq!(region_of(s), "eu-west-1"),
         ),
         // Credentials: the messages name variables, never values.
         Case {

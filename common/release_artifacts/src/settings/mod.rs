@@ -2,10 +2,13 @@
 
 mod values;
 
-use values::{check_endpoint, read_choices, read_credentials, read_keep, read_load_timeout};
+use values::{
+    check_region, read_choices, read_credentials, read_endpoint, read_env_region, read_keep,
+    read_load_timeout,
+};
 
 use crate::release_id::{ReleaseIdSource, read_release_id};
-use crate::store::{Connection, StaticCredentials};
+use crate::store::{AwsRegionConfig, Connection, StaticCredentials};
 use crate::{BadReleaseId, BadStoreUrl, ReleaseId, Store, StoreUrl};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -110,6 +113,7 @@ pub struct Settings {
     pub(crate) credentials: Option<StaticCredentials>,
     pub(crate) region: Option<String>,
     pub(crate) endpoint: Option<String>,
+    pub(crate) aws: AwsRegionConfig,
     /// How new archives are compressed.
     pub compression: Compression,
     /// What the loader does when this release has no artifacts.
@@ -150,7 +154,8 @@ impl Settings {
     /// let settings = Settings::from_vars(vars, "/nonexistent".as_ref()).unwrap();
     /// assert_eq!(settings.release_id().unwrap().as_str(), "v42");
     /// assert_eq!(settings.compression, Compression::Gzip);
-    /// assert_eq!(settings.region(), "us-east-1");
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// assert_eq!(runtime.block_on(settings.region()), "us-east-1");
     /// ```
     ///
     /// # Errors
@@ -174,27 +179,14 @@ impl Settings {
         let credentials = read_credentials(&get)?;
 
         let region = get("STATIC_ARTIFACTS_REGION")
-            .map(|region| {
-                let region = region.trim().to_string();
-                if region
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                {
-                    Ok(region)
-                } else {
-                    Err(invalid(
-                        "STATIC_ARTIFACTS_REGION",
-                        format!(
-                            "{region:?} is not a region name. Set it to one such as us-east-1."
-                        ),
-                    ))
-                }
-            })
-            .transpose()?;
-        let endpoint = get("STATIC_ARTIFACTS_ENDPOINT")
-            .map(|endpoint| check_endpoint(endpoint.trim()))
+            .map(|region| check_region(&region))
             .transpose()
-            .map_err(|message| invalid("STATIC_ARTIFACTS_ENDPOINT", message))?;
+            .map_err(|message| invalid("STATIC_ARTIFACTS_REGION", message))?;
+        // `AWS_REGION` and `AWS_DEFAULT_REGION` are checked only when they decide the region.
+        let env_region_needed =
+            region.is_none() && matches!(url, Some(StoreUrl::S3 { region: None, .. }));
+        let aws = AwsRegionConfig::read(&get, read_env_region(&get, env_region_needed)?);
+        let endpoint = read_endpoint(&get)?;
 
         let (compression, fallback) = read_choices(&get)?;
         let load_timeout = match get("STATIC_ARTIFACTS_LOAD_TIMEOUT") {
@@ -213,6 +205,7 @@ impl Settings {
             credentials,
             region,
             endpoint,
+            aws,
             compression,
             fallback,
             load_timeout,
@@ -254,6 +247,7 @@ impl Settings {
             region: self.region.clone(),
             endpoint: self.endpoint.clone(),
             credentials: self.credentials.clone(),
+            aws: self.aws.clone(),
         }
     }
 
@@ -267,27 +261,29 @@ impl Settings {
     }
 
     /// The S3 region: the one in an AWS host name, else `STATIC_ARTIFACTS_REGION`, else
-    /// `us-east-1`.
-    #[must_use]
-    pub fn region(&self) -> String {
-        match &self.url {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the `region` of the AWS profile
+    /// (`AWS_PROFILE`, else `default`, in `AWS_CONFIG_FILE` or `~/.aws/config`, and the
+    /// credentials file), else `us-east-1`. The instance metadata service is not asked.
+    pub async fn region(&self) -> String {
+        let url_region = match &self.url {
             Some(StoreUrl::S3 {
                 region: Some(region),
                 ..
-            }) => region.clone(),
-            _ => self
-                .region
-                .clone()
-                .unwrap_or_else(|| "us-east-1".to_string()),
-        }
+            }) => Some(region.as_str()),
+            _ => None,
+        };
+        self.connection().resolve_region(url_region).await
     }
 
-    /// The S3-compatible endpoint, if one is set.
+    /// The S3-compatible endpoint, if one is set: `STATIC_ARTIFACTS_ENDPOINT`, else
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`.
     #[must_use]
     pub fn endpoint(&self) -> Option<&str> {
         self.endpoint.as_deref()
     }
 }
 
+#[cfg(test)]
+mod aws_tests;
 #[cfg(test)]
 mod tests;

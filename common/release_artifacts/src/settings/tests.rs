@@ -15,14 +15,14 @@ fn error(vars: &[(&str, &str)]) -> String {
     settings(vars).unwrap_err().to_string()
 }
 
-#[test]
-fn defaults() {
+#[tokio::test]
+async fn defaults() {
     let s = settings(&[]).unwrap();
     assert_eq!(s.compression, Compression::Zstd);
     assert_eq!(s.fallback, Fallback::Latest);
     assert_eq!(s.load_timeout, Duration::from_secs(50));
     assert_eq!(s.keep, None);
-    assert_eq!(s.region(), "us-east-1");
+    assert_eq!(s.region().await, "us-east-1");
     assert!(s.credentials.is_none());
     assert_eq!(
         s.release_id().unwrap_err().to_string(),
@@ -34,8 +34,8 @@ fn defaults() {
     );
 }
 
-#[test]
-fn reads_every_setting() {
+#[tokio::test]
+async fn reads_every_setting() {
     let s = settings(&[
         ("RELEASE_ID", "v7"),
         ("STATIC_ARTIFACTS_URL", "s3://assets/app"),
@@ -51,7 +51,7 @@ fn reads_every_setting() {
     ])
     .unwrap();
     assert_eq!(s.release_id().unwrap().as_str(), "v7");
-    assert_eq!(s.region(), "eu-central-1");
+    assert_eq!(s.region().await, "eu-central-1");
     assert_eq!(s.endpoint(), Some("http://127.0.0.1:9000"));
     let credentials = s.credentials.as_ref().unwrap();
     assert_eq!(credentials.access_key_id, "AKIAEXAMPLE");
@@ -66,8 +66,8 @@ fn reads_every_setting() {
     );
 }
 
-#[test]
-fn the_region_of_an_aws_host_name_wins() {
+#[tokio::test]
+async fn the_region_of_an_aws_host_name_wins() {
     let s = settings(&[
         (
             "STATIC_ARTIFACTS_URL",
@@ -76,7 +76,7 @@ fn the_region_of_an_aws_host_name_wins() {
         ("STATIC_ARTIFACTS_REGION", "eu-central-1"),
     ])
     .unwrap();
-    assert_eq!(s.region(), "ap-south-1");
+    assert_eq!(s.region().await, "ap-south-1");
 }
 
 #[test]

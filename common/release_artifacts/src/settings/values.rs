@@ -1,5 +1,5 @@
 //! How each variable's value is read and checked: credentials, the load timeout, `KEEP`, the
-//! compression and fallback choices, and the endpoint.
+//! compression and fallback choices, the region and the endpoint.
 
 use super::{Compression, Fallback, SettingsError};
 use crate::store::StaticCredentials;
@@ -122,6 +122,66 @@ pub(super) fn read_choices(
         }
     };
     Ok((compression, fallback))
+}
+
+/// A region name, such as `us-east-1`.
+pub(super) fn check_region(region: &str) -> Result<String, String> {
+    let region = region.trim();
+    if region
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        Ok(region.to_string())
+    } else {
+        Err(format!(
+            "{region:?} is not a region name. Set it to one such as us-east-1."
+        ))
+    }
+}
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION` (as the SDK reads them), checked when `needed`
+/// (they decide the region of `STATIC_ARTIFACTS_URL`); when not needed, a bad one is left out.
+pub(super) fn read_env_region(
+    get: &impl Fn(&str) -> Option<String>,
+    needed: bool,
+) -> Result<Option<String>, SettingsError> {
+    let Some((name, value)) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| get(name).map(|value| (name, value)))
+    else {
+        return Ok(None);
+    };
+    match check_region(&value) {
+        Ok(region) => Ok(Some(region)),
+        Err(message) if needed => Err(SettingsError::Invalid { name, message }),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The S3-compatible endpoint: `STATIC_ARTIFACTS_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`, else
+/// `AWS_ENDPOINT_URL` (both left out when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`, as
+/// the SDK does); only the one used is checked.
+pub(super) fn read_endpoint(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, SettingsError> {
+    let ignore_aws = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let names: &[&'static str] = if ignore_aws {
+        &["STATIC_ARTIFACTS_ENDPOINT"]
+    } else {
+        &[
+            "STATIC_ARTIFACTS_ENDPOINT",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL",
+        ]
+    };
+    names
+        .iter()
+        .find_map(|&name| get(name).map(|value| (name, value)))
+        .map(|(name, value)| {
+            check_endpoint(value.trim()).map_err(|message| SettingsError::Invalid { name, message })
+        })
+        .transpose()
 }
 
 pub(super) fn check_endpoint(endpoint: &str) -> Result<String, String> {

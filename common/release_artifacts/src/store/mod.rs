@@ -13,6 +13,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+pub(crate) use connection::AwsRegionConfig;
 pub use connection::{Connection, StaticCredentials};
 pub use error::{Refusal, StoreError, Unavailability};
 pub use file::FileStore;

@@ -8,9 +8,9 @@ mod errors;
 mod transfer;
 
 use super::{Connection, ObjectInfo, StoreError, Unavailability, Write};
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
@@ -32,8 +32,8 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// A client for `bucket` (keys under `prefix`) in `region` (the URL's, else the
-    /// connection's, else `us-east-1`).
+    /// A client for `bucket` (keys under `prefix`) in `region` (the URL's, else as
+    /// [`Connection::resolve_region`] says), at the connection's endpoint if it has one.
     pub(crate) async fn connect(
         bucket: &str,
         prefix: &str,
@@ -46,10 +46,9 @@ impl S3Store {
                 tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
-        let region = region
-            .or(connection.region.as_deref())
-            .unwrap_or("us-east-1")
-            .to_string();
+        let region = connection.resolve_region(region).await;
+        // The region is given, so loading runs no region chain (and never asks IMDS); the
+        // credential chain is only consulted, lazily, when no static credentials are set.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
             .http_client(http_client)
@@ -74,25 +73,27 @@ impl S3Store {
                 "STATIC_ARTIFACTS_ACCESS_KEY_ID",
             ));
         }
-        let sdk_config = loader.load().await;
-        let mut config = aws_sdk_s3::config::Builder::from(&sdk_config)
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-        let endpoint = if let Some(endpoint) = connection.endpoint.as_deref() {
-            config = config.endpoint_url(endpoint).force_path_style(true);
-            endpoint.to_string()
-        } else {
-            // Virtual-hosted names of dotted buckets do not match AWS's TLS certificates.
-            config = config.force_path_style(bucket.contains('.'));
-            format!("AWS S3 in {region}")
-        };
+        let (config, endpoint) = client_config(&loader.load().await, bucket, &region, connection);
         S3Store {
-            client: Client::from_conf(config.build()),
+            client: Client::from_conf(config),
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
             endpoint,
             static_credentials: connection.credentials.is_some(),
         }
+    }
+
+    /// The client's region, for tests that check how it was built.
+    #[cfg(test)]
+    pub(crate) fn client_region(&self) -> Option<String> {
+        self.client.config().region().map(ToString::to_string)
+    }
+
+    /// The URL (without query) a GET of `key` goes to and the region it is signed for, for
+    /// tests that check how the client was built; the request is stopped before it is sent.
+    #[cfg(test)]
+    pub(crate) async fn request_of_get(&self, key: &str) -> (String, String) {
+        tests::request_of_get(&self.client, &self.bucket, &self.full_key(key)).await
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -249,3 +250,33 @@ impl S3Store {
         }
     }
 }
+
+/// The client's configuration from the SDK's, and how messages name the store.
+///
+/// The endpoint is exactly the connection's (`STATIC_ARTIFACTS_ENDPOINT`, else
+/// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, as the settings chose), or none: the SDK has
+/// read those variables, and a profile's `endpoint_url` or `[services]` section, on its own, and
+/// would use them without path-style addressing.
+fn client_config(
+    sdk_config: &SdkConfig,
+    bucket: &str,
+    region: &str,
+    connection: &Connection,
+) -> (aws_sdk_s3::Config, String) {
+    let mut config = aws_sdk_s3::config::Builder::from(sdk_config)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    config.set_endpoint_url(connection.endpoint.clone());
+    let endpoint = if let Some(endpoint) = connection.endpoint.as_deref() {
+        config = config.force_path_style(true);
+        endpoint.to_string()
+    } else {
+        // Virtual-hosted names of dotted buckets do not match AWS's TLS certificates.
+        config = config.force_path_style(bucket.contains('.'));
+        format!("AWS S3 in {region}")
+    };
+    (config.build(), endpoint)
+}
+
+#[cfg(test)]
+mod tests;
