@@ -59,17 +59,65 @@ fn app_with_artifacts() -> tempfile::TempDir {
 
 #[test]
 fn every_program_explains_itself() {
-    for (program, words) in [
-        (upload(), "Exit status: 0 stored"),
-        (download(), "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
-        (manage(), "promote"),
-        (runner(), "--plan"),
+    // The one program file, linked under every name it answers to, as the launch layer does.
+    let file = std::fs::canonicalize(runner()).unwrap();
+    let links = tempfile::tempdir().unwrap();
+    for (name, words) in [
+        ("upload-release-artifacts", "Exit status: 0 stored"),
+        ("save-release-artifacts", "Exit status: 0 stored"),
+        (
+            "download-release-artifacts",
+            "STATIC_ARTIFACTS_LOADED_FROM_KEY",
+        ),
+        ("load-release-artifacts", "STATIC_ARTIFACTS_LOADED_FROM_KEY"),
+        ("release-artifacts", "promote"),
+        ("exec-release-commands", "--assess"),
     ] {
+        let program = links.path().join(name);
+        std::os::unix::fs::symlink(&file, &program).unwrap();
+        let program = program.to_str().unwrap();
         let output = run(program, &["--help"], Path::new("/"), &[]);
-        assert!(output.status.success(), "{program}");
+        assert!(output.status.success(), "{name}");
         let help = String::from_utf8_lossy(&output.stdout);
-        assert!(help.contains(words), "{program}: {help}");
+        assert!(help.contains(words), "{name}: {help}");
+        assert!(help.contains(&format!("Usage: {name} ")), "{name}: {help}");
+        // It ends with every setting the settings module reads (its own list, which a unit
+        // test checks against the names it asks for).
+        let Some(at) = help.find("\nEnvironment:\n") else {
+            panic!("{name}: no Environment section: {help}");
+        };
+        let environment = &help[at..];
+        for (variable, _) in release_artifacts::ENVIRONMENT {
+            assert!(
+                environment.contains(&format!("\n  {variable} ")),
+                "{name}: {variable} is missing: {help}"
+            );
+        }
+
+        let output = run(program, &["--version"], Path::new("/"), &[]);
+        assert!(output.status.success(), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION")),
+            "--version names the program as it was called"
+        );
     }
+
+    // A typo gets a suggestion, and the exit status of bad arguments.
+    let output = run(manage(), &["lsit"], Path::new("/"), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("a similar subcommand exists: 'list'"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(manage(), &["list", "--jsno"], Path::new("/"), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("a similar argument exists: '--json'"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -728,7 +776,7 @@ fn legacy_file_store() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     let store = root.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    let base = std::time::SystemTime::now() - Duration::from_hours(1);
+    let base = std::time::SystemTime::now() - Duration::from_hours(48);
     for (id, age) in [("v1", 0), ("v3", 60), ("v2", 120)] {
         let site = root.path().join(format!("site-{id}"));
         std::fs::create_dir_all(site.join("css")).unwrap();
@@ -811,6 +859,18 @@ fn adopt_makes_a_store_of_the_earlier_buildpack_serve_loads() {
         );
         assert_eq!(verify.status.code(), Some(0), "{id}: {}", stderr(&verify));
     }
+    // They are releases like any other: pruning keeps the two newest by modification time.
+    let prune = run(
+        manage(),
+        &["prune", "--keep", "2", "--json"],
+        root.path(),
+        &pairs(&env),
+    );
+    assert_eq!(prune.status.code(), Some(0), "{}", stderr(&prune));
+    let pruned: serde_json::Value = serde_json::from_slice(&prune.stdout).unwrap();
+    assert_eq!(pruned["deleted"], serde_json::json!(["v1"]), "{pruned}");
+    assert!(!store.join("release-v1.tgz").exists());
+
     let again = run(manage(), &["adopt"], root.path(), &pairs(&env));
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(

@@ -36,7 +36,7 @@ pub use operations::{
 };
 pub use release_id::{BadReleaseId, RELEASE_ID_FILE, ReleaseId, ReleaseIdSource};
 pub use report::{Log, Report, mib};
-pub use settings::{Compression, Fallback, Settings, SettingsError};
+pub use settings::{Compression, ENVIRONMENT, Fallback, Settings, SettingsError, environment_help};
 pub use store::{
     CHUNK_SIZE, CONCURRENCY, Confirm, Connection, Delivery, FileStore, ObjectInfo, Pieces,
     RANGE_SIZE, RANGES_IN_FLIGHT, Refusal, S3Store, StaticCredentials, Store, StoreError,

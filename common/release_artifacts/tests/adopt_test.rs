@@ -53,6 +53,21 @@ fn legacy_archive(id: &str) -> Vec<u8> {
     builder.into_inner().unwrap().finish().unwrap()
 }
 
+/// A gzipped tar whose one file climbs out of the folder it is extracted into.
+fn escaping_archive() -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_old();
+    let path = b"../escaped.txt";
+    header.as_old_mut().name[..path.len()].copy_from_slice(path);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(3);
+    header.set_cksum();
+    builder.append(&header, &b"bad"[..]).unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
 /// What a load of release `id`'s legacy archive must give.
 fn expected_tree(id: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -85,7 +100,8 @@ fn adopted_ids(adoption: &Adoption) -> Vec<&str> {
 }
 
 /// Fills `store` as v1.0.x left it (archives only, `release-v3.tgz` the newest, written last:
-/// S3 times are in seconds, `release-broken.tgz` not an archive), plus a release `v5` of this
+/// S3 times are in seconds, `release-broken.tgz` not an archive, `release-escape.tgz` one with
+/// a path out of its folder), plus a release `v5` of this
 /// buildpack with a stray `release-v5.tgz` beside it; returns v5's manifest.
 async fn fill_as_v1_left_it(target: &Target, store: &Store) -> release_artifacts::Manifest {
     for id in ["v2", "v1"] {
@@ -96,6 +112,10 @@ async fn fill_as_v1_left_it(target: &Target, store: &Store) -> release_artifacts
     }
     store
         .put_small("release-broken.tgz", b"not an archive at all".to_vec())
+        .await
+        .unwrap();
+    store
+        .put_small("release-escape.tgz", escaping_archive())
         .await
         .unwrap();
     // A release of this buildpack, and a stray archive of the same release beside it.
@@ -175,7 +195,11 @@ async fn a_store_of_the_earlier_buildpack_is_adopted_once_on_every_store() {
             .collect();
         assert_eq!(
             skipped,
-            ["release-broken.tgz", "release-v5.tgz"],
+            ["release-broken.tgz", "release-escape.tgz", "release-v5.tgz"],
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("release-escape.tgz: it is not a readable archive"),
             "{name}: {text}"
         );
         assert!(
@@ -230,7 +254,7 @@ async fn a_store_of_the_earlier_buildpack_is_adopted_once_on_every_store() {
         assert_eq!(listing.releases.len(), 4, "{name}");
         assert_eq!(
             listing.bare_archives,
-            ["release-broken.tgz", "release-v5.tgz"],
+            ["release-broken.tgz", "release-escape.tgz", "release-v5.tgz"],
             "{name}"
         );
 

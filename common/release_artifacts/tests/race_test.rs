@@ -193,12 +193,19 @@ async fn sixteen_loaders_of_one_release_at_once_all_get_it_whole() {
 /// A manifest for a release stored as `archive` (written in the bucket's folder directly).
 fn manifest_of(id: &ReleaseId, created_at_ms: u64, archive: &[u8]) -> Manifest {
     use sha2::Digest;
+    use std::fmt::Write as _;
     Manifest {
         release_id: id.to_string(),
         archive_key: archive_key(id, Compression::Zstd),
         format: Compression::Zstd,
         size: archive.len() as u64,
-        sha256: format!("{:x}", sha2::Sha256::digest(archive)),
+        // digest 0.11's output has no `LowerHex`: two hex digits a byte.
+        sha256: sha2::Sha256::digest(archive)
+            .iter()
+            .fold(String::new(), |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            }),
         file_count: 1,
         unpacked_size: 5,
         created_at_ms,

@@ -6,5 +6,7 @@ mod streams;
 mod unpack;
 
 pub use pack::{PackError, PackSummary, check_folder, pack};
-pub(crate) use streams::{ChannelReader, Chunk, ChunkBudget, ChunkWriter, HashingWriter};
+pub(crate) use streams::{
+    ChannelReader, Chunk, ChunkBudget, ChunkWriter, HashingWriter, lower_hex,
+};
 pub use unpack::{UnpackError, UnpackSummary, unpack};

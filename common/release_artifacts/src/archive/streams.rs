@@ -124,7 +124,7 @@ impl ChunkWriter {
         }
         self.finished = true;
         let digest = std::mem::take(&mut self.hasher).finalize();
-        Ok((format!("{digest:x}"), self.written))
+        Ok((lower_hex(&digest), self.written))
     }
 }
 
@@ -224,6 +224,19 @@ impl Read for ChannelReader {
     }
 }
 
+/// `bytes` in lowercase hex, two digits a byte: how digests (SHA-256 here, MD5 for S3's `ETag`s)
+/// are written (digest 0.11's output arrays have no `LowerHex`).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let hex = bytes.iter().flat_map(|byte| {
+        [
+            DIGITS[usize::from(byte >> 4)],
+            DIGITS[usize::from(byte & 0xf)],
+        ]
+    });
+    hex.map(char::from).collect()
+}
+
 /// Hashes and counts the bytes written through it.
 pub(crate) struct HashingWriter<W> {
     inner: W,
@@ -242,7 +255,7 @@ impl<W: Write> HashingWriter<W> {
 
     /// The SHA-256 (hex) of what was written.
     pub(crate) fn finish(self) -> String {
-        format!("{:x}", self.hasher.finalize())
+        lower_hex(&self.hasher.finalize())
     }
 }
 
@@ -263,6 +276,12 @@ impl<W: Write> Write for HashingWriter<W> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn lower_hex_writes_two_lowercase_digits_a_byte() {
+        assert_eq!(lower_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(lower_hex(&[]), "");
+    }
 
     #[test]
     fn a_writer_fills_no_chunk_while_its_budget_is_held() {
@@ -305,7 +324,8 @@ mod tests {
         assert_eq!(size, 17);
         assert_eq!(
             sha256,
-            format!("{:x}", Sha256::digest(b"aaaabbbbccccdddde"))
+            // `printf aaaabbbbccccdddde | sha256sum`
+            "0e07824cc150e73323e0dd7a7c9b5e6858d49666d15612a88ddc391a2f100a98"
         );
     }
 }

@@ -1,6 +1,9 @@
 //! Every `STATIC_ARTIFACTS_*` setting, read from the environment and checked up front.
 
+mod environment;
 mod values;
+
+pub use environment::{ENVIRONMENT, environment_help};
 
 use values::{
     check_region, read_choices, read_credentials, read_endpoint, read_env_region, read_keep,

@@ -53,7 +53,10 @@ impl Delivery {
     /// The SHA-256 (hex) and the number of bytes sent; closes the channel.
     #[must_use]
     pub fn finish(self) -> (String, u64) {
-        (format!("{:x}", self.hasher.finalize()), self.size)
+        (
+            crate::archive::lower_hex(&self.hasher.finalize()),
+            self.size,
+        )
     }
 }
 

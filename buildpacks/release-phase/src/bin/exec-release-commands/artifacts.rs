@@ -282,13 +282,13 @@ fn age(seconds: u64) -> String {
     }
 }
 
-/// `release-artifacts prune --keep N`, within `limit`.
+/// `release-artifacts prune --keep N [--json]`, within `limit`.
 #[must_use]
-pub(crate) fn prune_main(keep: usize, limit: Duration) -> u8 {
+pub(crate) fn prune_main(keep: usize, json: bool, limit: Duration) -> u8 {
     let log = stderr_log("");
     let result = run(&log, "Pruning", async |settings| {
         let store = settings.open_store().await?;
-        within(limit, "pruning", async {
+        let deleted = within(limit, "pruning", async {
             let listing = list_releases(&store).await?;
             let Some(newest) = listing
                 .latest
@@ -298,16 +298,28 @@ pub(crate) fn prune_main(keep: usize, limit: Duration) -> u8 {
             };
             prune_releases(&store, keep, &newest, &log).await
         })
-        .await
+        .await?;
+        Ok((deleted, store.describe()))
     });
-    match result {
-        Ok(deleted) if deleted.is_empty() => {
-            log.line("Nothing to prune.");
-            0
-        }
-        Ok(_) => 0,
-        Err(code) => code,
+    let (deleted, store) = match result {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
+    if deleted.is_empty() {
+        log.line("Nothing to prune.");
     }
+    if json {
+        let document = serde_json::json!({
+            "store": store,
+            "keep": keep,
+            "deleted": deleted.iter().map(ReleaseId::as_str).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+    }
+    0
 }
 
 /// `release-artifacts adopt [--dry-run] [--json]`, within `limit`: manifests for the bare

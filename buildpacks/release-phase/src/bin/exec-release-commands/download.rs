@@ -31,7 +31,7 @@ struct Args {
     dir: PathBuf,
 }
 
-pub(crate) fn main() -> ExitCode {
-    let args = Args::parse();
+pub(crate) fn main(name: &'static str) -> ExitCode {
+    let args: Args = crate::cli::parse(name);
     ExitCode::from(crate::artifacts::download_main(&args.dir))
 }

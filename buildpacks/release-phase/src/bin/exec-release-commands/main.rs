@@ -7,6 +7,7 @@
 
 mod allocator;
 mod artifacts;
+mod cli;
 mod download;
 mod hooks;
 mod manage;
@@ -27,15 +28,20 @@ fn main() -> ExitCode {
     // Before any other thread starts (glibc only; musl's allocator needs no tuning).
     allocator::limit_fragmentation();
     let invoked_as = std::env::args_os().next();
-    let name = invoked_as
+    let called = invoked_as
         .as_deref()
         .map(Path::new)
         .and_then(Path::file_name)
         .and_then(|name| name.to_str());
+    // Any other name (the file itself, renamed or linked) is the release runner.
+    let name = cli::PROGRAM_NAMES
+        .into_iter()
+        .find(|known| Some(*known) == called)
+        .unwrap_or(cli::PROGRAM_NAMES[0]);
     match name {
-        Some("upload-release-artifacts" | "save-release-artifacts") => upload::main(),
-        Some("download-release-artifacts" | "load-release-artifacts") => download::main(),
-        Some("release-artifacts") => manage::main(),
-        _ => runner::main(),
+        "upload-release-artifacts" | "save-release-artifacts" => upload::main(name),
+        "download-release-artifacts" | "load-release-artifacts" => download::main(name),
+        "release-artifacts" => manage::main(name),
+        _ => runner::main(name),
     }
 }

@@ -58,6 +58,9 @@ enum Command {
         /// How many releases to keep.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         keep: u64,
+        /// Also print the releases deleted as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Adopts a store written by the earlier buildpack (v1.0.x): writes a manifest for each
     /// bare release-<ID>.tgz that reads as a whole archive, and, when the store has no
@@ -88,8 +91,8 @@ enum Command {
     },
 }
 
-pub(crate) fn main() -> ExitCode {
-    let args = Args::parse();
+pub(crate) fn main(name: &'static str) -> ExitCode {
+    let args: Args = crate::cli::parse(name);
     let limit = Duration::from_secs(args.timeout);
     let code = match args.command {
         Command::List { json } => programs::list_main(json, limit),
@@ -97,8 +100,8 @@ pub(crate) fn main() -> ExitCode {
             records::history_main(usize::try_from(count).unwrap_or(usize::MAX), json, limit)
         }
         Command::Show { release_id, json } => records::show_main(&release_id, json, limit),
-        Command::Prune { keep } => {
-            programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX), limit)
+        Command::Prune { keep, json } => {
+            programs::prune_main(usize::try_from(keep).unwrap_or(usize::MAX), json, limit)
         }
         Command::Adopt { dry_run, json } => programs::adopt_main(dry_run, json, limit),
         Command::Verify { release } => programs::verify_main(release.as_deref(), limit),

@@ -44,8 +44,8 @@ struct Args {
     assess: bool,
 }
 
-pub(crate) fn main() -> ExitCode {
-    let args = Args::parse();
+pub(crate) fn main(name: &'static str) -> ExitCode {
+    let args: Args = crate::cli::parse(name);
     let stderr = &mut std::io::stderr().lock();
     let plan = match ReleasePlan::read_from(&args.plan_file) {
         Ok(plan) => plan,

@@ -25,7 +25,7 @@ struct Args {
     dir: PathBuf,
 }
 
-pub(crate) fn main() -> ExitCode {
-    let args = Args::parse();
+pub(crate) fn main(name: &'static str) -> ExitCode {
+    let args: Args = crate::cli::parse(name);
     ExitCode::from(crate::artifacts::upload_main(&args.dir))
 }

@@ -53,14 +53,7 @@ fn multipart_etag(parts: &[CompletedPart]) -> Option<String> {
             hasher.update([u8::from_str_radix(pair, 16).ok()?]);
         }
     }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
+    let hex = crate::archive::lower_hex(&hasher.finalize());
     Some(format!("\"{hex}-{}\"", parts.len()))
 }
 
