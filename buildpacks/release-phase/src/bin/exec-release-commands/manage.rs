@@ -63,7 +63,7 @@ enum Command {
         json: bool,
     },
     /// Adopts a store written by the earlier buildpack (v1.0.x): writes a manifest for each
-    /// bare release-<ID>.tgz that reads as a whole archive, and, when the store has no
+    /// bare release-ID.tgz archive that reads whole, and, when the store has no
     /// latest.json, publishes the newest by the store's modification time. Archives that cannot
     /// be read are skipped with a warning. Running it again adopts only what is still bare.
     Adopt {
