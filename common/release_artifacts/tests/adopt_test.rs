@@ -91,6 +91,19 @@ fn settings_for(target: &Target, id: &str) -> release_artifacts::Settings {
     settings(target, &[("RELEASE_ID", id)])
 }
 
+/// Loads the release `settings` name into `site/` of a new folder, as the web loader does.
+async fn load_into_new_folder(
+    store: &Store,
+    settings: &release_artifacts::Settings,
+) -> (tempfile::TempDir, release_artifacts::Loaded) {
+    let work = tempfile::tempdir().unwrap();
+    let log = Captured::default().log();
+    let loaded = load(store, settings, &work.path().join("site"), &log, far())
+        .await
+        .unwrap();
+    (work, loaded)
+}
+
 fn adopted_ids(adoption: &Adoption) -> Vec<&str> {
     adoption
         .adopted
@@ -225,16 +238,7 @@ async fn a_store_of_the_earlier_buildpack_is_adopted_once_on_every_store() {
         assert_eq!(latest.release_id, "v3", "{name}");
 
         // A release of the new buildpack without artifacts falls back to the adopted latest.
-        let work = tempfile::tempdir().unwrap();
-        let loaded = load(
-            &store,
-            &settings,
-            &work.path().join("site"),
-            &captured.log(),
-            far(),
-        )
-        .await
-        .unwrap();
+        let (work, loaded) = load_into_new_folder(&store, &settings).await;
         assert_eq!(loaded.release_id.as_str(), "v3", "{name}");
         assert_eq!(
             snapshot(&work.path().join("site"))
@@ -353,16 +357,7 @@ async fn adopting_1050_archives_follows_pagination_with_bounded_requests() {
         "the adopted releases keep the order of their modification times"
     );
 
-    let work = tempfile::tempdir().unwrap();
-    let loaded = load(
-        &store,
-        &settings,
-        &work.path().join("site"),
-        &captured.log(),
-        far(),
-    )
-    .await
-    .unwrap();
+    let (work, loaded) = load_into_new_folder(&store, &settings).await;
     assert_eq!(loaded.release_id.as_str(), "v0517");
     assert_eq!(
         std::fs::read_to_string(work.path().join("site/index.html")).unwrap(),

@@ -4,7 +4,7 @@
 //! checked on the client the store is built with: its region, the URL of a request and the
 //! region it is signed for, and the store's name in messages. Every variable comes from a list.
 
-use super::*;
+use super::tests::settings;
 use crate::Store;
 
 /// What a row's settings give.
@@ -21,19 +21,11 @@ struct Seen {
 }
 
 async fn seen(vars: &[(&str, String)]) -> Result<Seen, String> {
-    let vars: Vec<(String, String)> = vars
+    let vars: Vec<(&str, &str)> = vars
         .iter()
-        .map(|(name, value)| ((*name).to_string(), value.clone()))
+        .map(|(name, value)| (*name, value.as_str()))
         .collect();
-    let settings = Settings::from_vars(
-        |name| {
-            vars.iter()
-                .find(|(known, _)| known == name)
-                .map(|(_, value)| value.clone())
-        },
-        Path::new("/nonexistent/release_id"),
-    )
-    .map_err(|error| error.to_string())?;
+    let settings = settings(&vars).map_err(|error| error.to_string())?;
     let store = settings.open_store().await.unwrap();
     let Store::S3(s3) = &store else {
         panic!("not an S3 store: {}", store.describe());
@@ -265,15 +257,7 @@ async fn the_region_and_endpoint_follow_the_aws_conventions() {
 #[test]
 fn the_aws_endpoint_and_region_variables_are_checked_when_used() {
     let read = |vars: &[(&str, &str)]| {
-        Settings::from_vars(
-            |name| {
-                vars.iter()
-                    .chain(&[("STATIC_ARTIFACTS_URL", "s3://assets/app")])
-                    .find(|(known, _)| *known == name)
-                    .map(|(_, value)| (*value).to_string())
-            },
-            Path::new("/nonexistent/release_id"),
-        )
+        settings(&[vars, &[("STATIC_ARTIFACTS_URL", "s3://assets/app")]].concat())
     };
     let cases: &[(&[(&str, &str)], &str)] = &[
         (

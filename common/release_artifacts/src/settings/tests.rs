@@ -1,6 +1,7 @@
 use super::*;
 
-fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+/// The settings of only `vars` (the first of a name wins).
+pub(super) fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))

@@ -255,22 +255,14 @@ fn print_listing_json(listing: &ReleaseListing, store: &str) {
             value
         })
         .collect();
-    let skipped: Vec<serde_json::Value> = listing
-        .skipped
-        .iter()
-        .map(|(key, reason)| serde_json::json!({ "key": key, "reason": reason }))
-        .collect();
     let document = serde_json::json!({
         "store": store,
         "latest": latest,
         "releases": releases,
         "bare_archives": listing.bare_archives,
-        "skipped": skipped,
+        "skipped": skipped_json(&listing.skipped),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&document).unwrap_or_default()
-    );
+    print_json(&document);
 }
 
 fn age(seconds: u64) -> String {
@@ -280,6 +272,22 @@ fn age(seconds: u64) -> String {
         7200..172_800 => format!("{}h ago", seconds / 3600),
         _ => format!("{}d ago", seconds / 86_400),
     }
+}
+
+/// Objects left aside, each with the reason, as JSON.
+fn skipped_json(skipped: &[(String, String)]) -> Vec<serde_json::Value> {
+    skipped
+        .iter()
+        .map(|(key, reason)| serde_json::json!({ "key": key, "reason": reason }))
+        .collect()
+}
+
+/// Prints `document` to stdout as pretty JSON (`--json`).
+pub(crate) fn print_json(document: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(document).unwrap_or_default()
+    );
 }
 
 /// `release-artifacts prune --keep N [--json]`, within `limit`.
@@ -314,10 +322,7 @@ pub(crate) fn prune_main(keep: usize, json: bool, limit: Duration) -> u8 {
             "keep": keep,
             "deleted": deleted.iter().map(ReleaseId::as_str).collect::<Vec<_>>(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).unwrap_or_default()
-        );
+        print_json(&document);
     }
     0
 }
@@ -344,23 +349,15 @@ pub(crate) fn adopt_main(dry_run: bool, json: bool, limit: Duration) -> u8 {
         Err(code) => return code,
     };
     if json {
-        let skipped: Vec<serde_json::Value> = adoption
-            .skipped
-            .iter()
-            .map(|(key, reason)| serde_json::json!({ "key": key, "reason": reason }))
-            .collect();
         let document = serde_json::json!({
             "store": store,
             "dry_run": dry_run,
             "adopted": adoption.adopted,
-            "skipped": skipped,
+            "skipped": skipped_json(&adoption.skipped),
             "published": adoption.published.as_ref().map(ReleaseId::as_str),
             "had_latest": adoption.had_latest,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).unwrap_or_default()
-        );
+        print_json(&document);
     }
     0
 }

@@ -1,7 +1,7 @@
 //! `release-artifacts history` and `show`: the release records of a store, for people or as
 //! JSON.
 
-use crate::artifacts::{run, stderr_log, within};
+use crate::artifacts::{print_json, run, stderr_log, within};
 use release_artifacts::manifest::utc_time;
 use release_artifacts::{ArtifactError, ReleaseId, SettingsError, read_record, record_history};
 use release_commands::{PhaseRecord, Run, StepRecord};
@@ -36,10 +36,7 @@ pub(crate) fn history_main(count: usize, json: bool, limit: Duration) -> u8 {
             "total": history.total,
             "records": records,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).unwrap_or_default()
-        );
+        print_json(&document);
         return 0;
     }
     println!(
